@@ -1,0 +1,432 @@
+package dashscope
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Region is a DashScope region: its API root and the model's name there. The
+// key, the root and the model must all belong to the same region.
+type Region struct {
+	Name    string
+	BaseURL string
+	Model   string
+}
+
+// The regions that serve wan2.1-vace-plus.
+var (
+	RegionIntl = Region{Name: "intl", BaseURL: "https://dashscope-intl.aliyuncs.com/api/v1", Model: "wan2.1-vace-plus"}
+	RegionCN   = Region{Name: "cn", BaseURL: "https://dashscope.aliyuncs.com/api/v1", Model: "wanx2.1-vace-plus"}
+)
+
+// Regions lists the known regions by name.
+var Regions = map[string]Region{RegionIntl.Name: RegionIntl, RegionCN.Name: RegionCN}
+
+// RateLimits caps the client's request rates, per second. The defaults are
+// the account limits: 2 submissions and 20 task queries a second.
+type RateLimits struct {
+	Submit float64
+	Query  float64
+	Upload float64
+}
+
+// DefaultRateLimits are DashScope's documented per-account limits.
+var DefaultRateLimits = RateLimits{Submit: 2, Query: 20, Upload: 100}
+
+// RetryPolicy bounds retries: at most Attempts tries in all, pausing between
+// them for an exponentially growing, jittered delay from Base up to Max.
+type RetryPolicy struct {
+	Attempts  int
+	Base, Max time.Duration
+}
+
+// DefaultRetryPolicy makes up to 4 tries over about 7 seconds at most.
+var DefaultRetryPolicy = RetryPolicy{Attempts: 4, Base: 500 * time.Millisecond, Max: 4 * time.Second}
+
+// Client calls the DashScope task API. It is safe for concurrent use.
+type Client struct {
+	apiKey    string
+	baseURL   string
+	model     string
+	workspace string
+	userAgent string
+	http      *http.Client
+	clock     Clock
+	retry     RetryPolicy
+	limits    RateLimits
+	schedule  PollSchedule
+
+	submitLimiter *rate.Limiter
+	queryLimiter  *rate.Limiter
+	uploadLimiter *rate.Limiter
+
+	tracker *tracker
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithAPIKey sets the API key sent as a bearer token.
+func WithAPIKey(key string) Option { return func(c *Client) { c.apiKey = key } }
+
+// WithRegion sets the API root and model of a region.
+func WithRegion(r Region) Option {
+	return func(c *Client) { c.baseURL, c.model = r.BaseURL, r.Model }
+}
+
+// WithBaseURL sets the API root: a full URL prefix such as
+// https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's …/qwen/api/v1.
+func WithBaseURL(u string) Option { return func(c *Client) { c.baseURL = u } }
+
+// WithModel sets the model name.
+func WithModel(m string) Option { return func(c *Client) { c.model = m } }
+
+// WithWorkspace sends the X-DashScope-WorkSpace header with every request.
+func WithWorkspace(id string) Option { return func(c *Client) { c.workspace = id } }
+
+// WithHTTPClient sets the HTTP client (timeouts, proxies, transport).
+func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
+
+// WithUserAgent sets the User-Agent header.
+func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
+
+// WithClock sets the clock used for task ages, poll intervals and retry pauses.
+func WithClock(clock Clock) Option { return func(c *Client) { c.clock = clock } }
+
+// WithRetryPolicy sets how transient failures are retried.
+func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
+
+// WithRateLimits sets the client-side request rates; zero fields keep their defaults.
+func WithRateLimits(l RateLimits) Option { return func(c *Client) { c.limits = l } }
+
+// WithPollSchedule sets the schedule [Client.Wait] polls by.
+func WithPollSchedule(s PollSchedule) Option { return func(c *Client) { c.schedule = s } }
+
+// NewClient returns a client for the international region unless options say
+// otherwise. It fails when the API root is not an absolute http(s) URL.
+func NewClient(opts ...Option) (*Client, error) {
+	c := &Client{
+		baseURL:   RegionIntl.BaseURL,
+		model:     RegionIntl.Model,
+		userAgent: "vace-mcp-dashscope",
+		http:      &http.Client{Timeout: 60 * time.Second},
+		clock:     RealClock{},
+		retry:     DefaultRetryPolicy,
+		limits:    DefaultRateLimits,
+		schedule:  DefaultSchedule,
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	u, err := url.Parse(c.baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("dashscope: base URL %q must be an absolute http(s) URL such as %s", c.baseURL, RegionIntl.BaseURL)
+	}
+	c.baseURL = strings.TrimRight(c.baseURL, "/")
+	if c.model == "" {
+		return nil, errors.New("dashscope: model name is empty")
+	}
+	if c.retry.Attempts < 1 {
+		c.retry.Attempts = 1
+	}
+	c.submitLimiter = newLimiter(c.limits.Submit, DefaultRateLimits.Submit)
+	c.queryLimiter = newLimiter(c.limits.Query, DefaultRateLimits.Query)
+	c.uploadLimiter = newLimiter(c.limits.Upload, DefaultRateLimits.Upload)
+	c.tracker = newTracker()
+	return c, nil
+}
+
+// newLimiter allows perSecond requests a second with no burst, so no
+// one-second window ever holds more than perSecond+1 requests.
+func newLimiter(perSecond, fallback float64) *rate.Limiter {
+	if perSecond <= 0 {
+		perSecond = fallback
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), 1)
+}
+
+// Model is the model name the client submits to.
+func (c *Client) Model() string { return c.model }
+
+// BaseURL is the API root the client calls.
+func (c *Client) BaseURL() string { return c.baseURL }
+
+// HasAPIKey reports whether an API key is configured.
+func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
+
+// Clock is the client's clock.
+func (c *Client) Clock() Clock { return c.clock }
+
+// Submit starts a task for r and returns it (status PENDING) without waiting
+// for the video. It validates r first and sends nothing when r is invalid.
+//
+// A submission costs money, so it is sent at most once per call unless the
+// service certainly refused it: a 429 (throttled, not accepted) or a
+// connection that could not be made is retried; any other failure after the
+// request was sent returns a [*SubmitUncertainError] and is not retried.
+func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("dashscope: invalid %s request: %w", r.Function(), err)
+	}
+	body, usesOSS, err := requestBody(c.model, r)
+	if err != nil {
+		return nil, err
+	}
+	hdr := http.Header{"X-Dashscope-Async": {"enable"}, "Content-Type": {"application/json"}}
+	if usesOSS {
+		hdr.Set("X-DashScope-OssResourceResolve", "enable")
+	}
+	var resp taskResponse
+	if err := c.do(ctx, call{
+		method: http.MethodPost, path: "/services/aigc/video-generation/video-synthesis",
+		header: hdr, body: body, limiter: c.submitLimiter, submit: true,
+	}, &resp); err != nil {
+		return nil, err
+	}
+	t, err := resp.task()
+	if err != nil {
+		return nil, &SubmitUncertainError{Since: c.clock.Now(), Err: err}
+	}
+	if t.Status == "" {
+		t.Status = StatusPending
+	}
+	c.tracker.submitted(t, c.clock.Now())
+	return t, nil
+}
+
+// GetTask returns a task's current state. An id the service does not know
+// (wrong, or older than 24 hours) comes back as a task with StatusUnknown.
+func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return nil, err
+	}
+	var resp taskResponse
+	if err := c.do(ctx, call{method: http.MethodGet, path: "/tasks/" + url.PathEscape(taskID), limiter: c.queryLimiter}, &resp); err != nil {
+		return nil, err
+	}
+	t, err := resp.task()
+	if err != nil {
+		return nil, err
+	}
+	c.tracker.observed(t, c.clock.Now())
+	return t, nil
+}
+
+// CancelTask cancels a task that is still PENDING. The service refuses others
+// with UnsupportedOperation (see [IsUnsupportedOperation]); as a cancel whose
+// answer was lost is retried, that error can also mean it already worked, so
+// query the task to learn its state.
+func (c *Client) CancelTask(ctx context.Context, taskID string) error {
+	if err := checkTaskID(taskID); err != nil {
+		return err
+	}
+	return c.do(ctx, call{method: http.MethodPost, path: "/tasks/" + url.PathEscape(taskID) + "/cancel", limiter: c.queryLimiter}, nil)
+}
+
+// ListTasks lists tasks by creation time, newest first, one page at a time.
+func (c *Client) ListTasks(ctx context.Context, f ListFilter) (*TaskPage, error) {
+	q := url.Values{}
+	if !f.Start.IsZero() {
+		q.Set("start_time", f.Start.In(serviceZone).Format(listTimeLayout))
+	}
+	if !f.End.IsZero() {
+		q.Set("end_time", f.End.In(serviceZone).Format(listTimeLayout))
+	}
+	switch {
+	case f.Model != "":
+		q.Set("model_name", f.Model)
+	case !f.AllModels:
+		q.Set("model_name", c.model)
+	}
+	if f.Status != "" {
+		q.Set("status", string(f.Status))
+	}
+	if f.PageNo > 0 {
+		q.Set("page_no", strconv.Itoa(f.PageNo))
+	}
+	if f.PageSize > 0 {
+		q.Set("page_size", strconv.Itoa(f.PageSize))
+	}
+	var page TaskPage
+	if err := c.do(ctx, call{method: http.MethodGet, path: "/tasks", query: q, limiter: c.queryLimiter}, &page); err != nil {
+		return nil, err
+	}
+	return &page, nil
+}
+
+// checkTaskID refuses ids that could not be a task id, before any request.
+func checkTaskID(id string) error {
+	if id == "" {
+		return &FieldError{Field: "task_id", Problem: "required: the task_id a submission returned"}
+	}
+	if len(id) > 128 {
+		return &FieldError{Field: "task_id", Problem: "too long to be a task id (at most 128 characters)"}
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return &FieldError{Field: "task_id", Problem: fmt.Sprintf("%q is not a task id: ids are letters, digits, '-' and '_' (e.g. 0385dc79-5ff8-4d82-bcb6-8e1f2a3b4c5d)", id)}
+		}
+	}
+	return nil
+}
+
+// call is one HTTP request to the API.
+type call struct {
+	method, path string
+	query        url.Values
+	header       http.Header
+	body         []byte
+	limiter      *rate.Limiter
+	// submit marks a paid submission: retried only when certainly not accepted.
+	submit bool
+}
+
+// maxResponseBytes bounds how much of a response body is read.
+const maxResponseBytes = 4 << 20
+
+// do sends the call, retrying as the call's kind allows, and decodes a
+// successful response's JSON body into out (when out is not nil).
+func (c *Client) do(ctx context.Context, cl call, out any) error {
+	if c.apiKey == "" {
+		return &APIError{StatusCode: http.StatusUnauthorized, Code: "InvalidApiKey", Message: "No API-key provided: set DASHSCOPE_API_KEY"}
+	}
+	target := c.baseURL + cl.path
+	if len(cl.query) > 0 {
+		target += "?" + cl.query.Encode()
+	}
+	var sentAt time.Time
+	for attempt := 1; ; attempt++ {
+		if err := cl.limiter.Wait(ctx); err != nil {
+			return err
+		}
+		if sentAt.IsZero() {
+			sentAt = c.clock.Now()
+		}
+		status, err := c.roundTrip(ctx, cl, target, out)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			if cl.submit && status != errNotSent {
+				return &SubmitUncertainError{Since: sentAt, Err: ctx.Err()}
+			}
+			return ctx.Err()
+		}
+		retry := c.retryable(cl, status, err)
+		if !retry || attempt >= c.retry.Attempts {
+			if cl.submit && !retry {
+				if status == errNotSent || isDefiniteRefusal(err) {
+					return err
+				}
+				return &SubmitUncertainError{Since: sentAt, Err: err}
+			}
+			return err
+		}
+		if err := c.clock.Sleep(ctx, c.backoff(attempt, err)); err != nil {
+			return err
+		}
+	}
+}
+
+// roundTrip makes one attempt. The int result is the HTTP status, or
+// errNotSent when no connection was made, or errBadBody.
+func (c *Client) roundTrip(ctx context.Context, cl call, target string, out any) (int, error) {
+	var body io.Reader
+	if cl.body != nil {
+		body = bytes.NewReader(cl.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+	if err != nil {
+		return errNotSent, fmt.Errorf("dashscope: %s %s: %w", cl.method, cl.path, err)
+	}
+	for k, vs := range cl.header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	req.Header.Set("Accept", "application/json")
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if c.workspace != "" {
+		req.Header.Set("X-DashScope-WorkSpace", c.workspace)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		status := 0
+		if isDialError(err) {
+			status = errNotSent
+		}
+		return status, fmt.Errorf("dashscope: %s %s: %w", cl.method, cl.path, c.redactErr(err))
+	}
+	defer resp.Body.Close()
+	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if resp.StatusCode >= 400 {
+		return resp.StatusCode, c.apiError(resp, data)
+	}
+	if readErr != nil {
+		return errBadBody, fmt.Errorf("dashscope: %s %s: reading response: %w", cl.method, cl.path, readErr)
+	}
+	if out == nil {
+		return resp.StatusCode, nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return errBadBody, fmt.Errorf("dashscope: %s %s: HTTP %d with an unreadable body: %w", cl.method, cl.path, resp.StatusCode, err)
+	}
+	return resp.StatusCode, nil
+}
+
+// apiError builds the error for a response with status >= 400.
+func (c *Client) apiError(resp *http.Response, data []byte) *APIError {
+	var body struct {
+		Code      string `json:"code"`
+		Message   string `json:"message"`
+		Msg       string `json:"msg"`
+		RequestID string `json:"request_id"`
+	}
+	e := &APIError{StatusCode: resp.StatusCode}
+	if json.Unmarshal(data, &body) == nil {
+		e.Code, e.Message, e.RequestID = body.Code, body.Message, body.RequestID
+		if e.Message == "" {
+			e.Message = body.Msg
+		}
+	} else {
+		e.Message = strings.TrimSpace(string(data))
+		if len(e.Message) > 200 {
+			e.Message = e.Message[:200] + "…"
+		}
+	}
+	e.Message = c.redact(e.Message)
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if secs, err := strconv.Atoi(s); err == nil && secs > 0 {
+			e.RetryAfter = time.Duration(secs) * time.Second
+		}
+	}
+	return e
+}
+
+// redact removes the API key from text that came from elsewhere, in case an
+// upstream or proxy echoes it.
+func (c *Client) redact(s string) string {
+	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
+		return s
+	}
+	return strings.ReplaceAll(s, c.apiKey, "[redacted]")
+}
+
+func (c *Client) redactErr(err error) error {
+	if msg := err.Error(); c.apiKey != "" && strings.Contains(msg, c.apiKey) {
+		return errors.New(c.redact(msg))
+	}
+	return err
+}

@@ -1,0 +1,233 @@
+package dashscope
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	sampleVideo = "http://wanx.alicdn.com/material/20250318/"
+)
+
+// goldenPrompt reads the prompt of a golden body, so the tables below state
+// only structure.
+func goldenPrompt(t *testing.T, name string) string {
+	t.Helper()
+	var body struct {
+		Input struct{ Prompt string } `json:"input"`
+	}
+	require.NoError(t, json.Unmarshal(readGolden(t, name), &body))
+	return body.Input.Prompt
+}
+
+func readGolden(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "golden", name+".json"))
+	require.NoError(t, err)
+	var compact bytes.Buffer
+	require.NoError(t, json.Compact(&compact, raw))
+	return compact.Bytes()
+}
+
+// goldenRequests builds, for each vendor example body, the typed request that
+// must produce it.
+func goldenRequests(t *testing.T) []struct {
+	name, model string
+	req         Request
+} {
+	p := func(name string) string { return goldenPrompt(t, name) }
+	return []struct {
+		name, model string
+		req         Request
+	}{
+		{"intl_image_reference", RegionIntl.Model, ImageReference{
+			Prompt:       p("intl_image_reference"),
+			RefImagesURL: []string{sampleVideo + "image_reference_2_5_16.png", sampleVideo + "image_reference_1_5_16.png"},
+			PromptExtend: new(true), ObjOrBg: []Role{RoleObject, RoleBackground}, Size: Size1280x720,
+		}},
+		{"intl_video_repainting", RegionIntl.Model, VideoRepainting{
+			Prompt: p("intl_video_repainting"), VideoURL: sampleVideo + "video_repainting_1.mp4",
+			PromptExtend: new(false), ControlCondition: ControlDepth,
+		}},
+		{"intl_video_edit", RegionIntl.Model, VideoEdit{
+			Prompt: p("intl_video_edit"), MaskImageURL: sampleVideo + "video_edit_1_mask.png",
+			VideoURL: sampleVideo + "video_edit_2.mp4", MaskFrameID: new(1),
+			PromptExtend: new(false), MaskType: MaskTracking, ExpandRatio: new(0.05), Size: Size1280x720,
+		}},
+		{"intl_video_extension", RegionIntl.Model, VideoExtension{
+			Prompt: p("intl_video_extension"), FirstClipURL: sampleVideo + "video_extension_1.mp4", PromptExtend: new(false),
+		}},
+		{"intl_video_outpainting", RegionIntl.Model, VideoOutpainting{
+			Prompt: p("intl_video_outpainting"), VideoURL: sampleVideo + "video_outpainting_1.mp4", PromptExtend: new(false),
+			TopScale: new(1.5), BottomScale: new(1.5), LeftScale: new(1.5), RightScale: new(1.5),
+		}},
+		{"cn_video_repainting", RegionCN.Model, VideoRepainting{
+			Prompt: p("cn_video_repainting"), VideoURL: sampleVideo + "video_repainting_1.mp4",
+			PromptExtend: new(false), ControlCondition: ControlDepth,
+		}},
+		{"cn_video_edit", RegionCN.Model, VideoEdit{
+			Prompt: p("cn_video_edit"), MaskImageURL: sampleVideo + "video_edit_1_mask.png",
+			VideoURL: sampleVideo + "video_edit_2.mp4", MaskFrameID: new(1),
+			PromptExtend: new(false), MaskType: MaskTracking, ExpandRatio: new(0.05),
+		}},
+		{"cn_video_extension", RegionCN.Model, VideoExtension{
+			Prompt: p("cn_video_extension"), FirstClipURL: sampleVideo + "video_extension_1.mp4", PromptExtend: new(false),
+		}},
+		{"cn_video_outpainting", RegionCN.Model, VideoOutpainting{
+			Prompt: p("cn_video_outpainting"), VideoURL: sampleVideo + "video_outpainting_1.mp4", PromptExtend: new(false),
+			TopScale: new(1.5), BottomScale: new(1.5), LeftScale: new(1.5), RightScale: new(1.5),
+		}},
+	}
+}
+
+func TestRequestBodyMatchesVendorExamplesByteForByte(t *testing.T) {
+	for _, tc := range goldenRequests(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, tc.req.Validate())
+			body, usesOSS, err := requestBody(tc.model, tc.req)
+			require.NoError(t, err)
+			assert.Equal(t, string(readGolden(t, tc.name)), string(body))
+			assert.False(t, usesOSS)
+		})
+	}
+}
+
+func TestRequestBodyOmitsUnsetOptionalFieldsAndPlacesEveryField(t *testing.T) {
+	minimal, _, err := requestBody("m", VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"model":"m","input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"},"parameters":{}}`, string(minimal))
+
+	full := VideoEdit{
+		Prompt: "p", MaskImageURL: "https://x/m.png", VideoURL: "oss://bucket/v.mp4", MaskFrameID: new(3),
+		RefImagesURL: []string{"https://x/r.png"}, PromptExtend: new(true), MaskType: MaskTracking,
+		ExpandRatio: new(0.2), ExpandMode: ExpandBBox, ControlCondition: ControlDepth, Size: Size960x960,
+		Seed: new(0), Watermark: new(false),
+	}
+	body, usesOSS, err := requestBody("m", full)
+	require.NoError(t, err)
+	assert.True(t, usesOSS, "an oss:// URL must switch on the OSS resolve header")
+	var got struct {
+		Input      map[string]any `json:"input"`
+		Parameters map[string]any `json:"parameters"`
+	}
+	require.NoError(t, json.Unmarshal(body, &got))
+	assert.ElementsMatch(t, []string{"function", "prompt", "mask_image_url", "video_url", "mask_frame_id", "ref_images_url"}, keys(got.Input))
+	assert.ElementsMatch(t, []string{"prompt_extend", "mask_type", "expand_ratio", "expand_mode", "control_condition", "size", "seed", "watermark"}, keys(got.Parameters))
+	assert.Equal(t, 0.0, got.Parameters["seed"], "an explicit zero seed is sent, not omitted")
+	assert.Equal(t, false, got.Parameters["watermark"])
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestValidateNamesTheFieldAndWhatIsAllowed(t *testing.T) {
+	long := strings.Repeat("x", MaxPromptRunes+1)
+	const v = "https://example.com/in.mp4"
+	tests := []struct {
+		name  string
+		req   Request
+		field string
+		says  string
+	}{
+		{"empty prompt", VideoOutpainting{Prompt: "  ", VideoURL: v}, "prompt", "required"},
+		{"prompt too long", VideoOutpainting{Prompt: long, VideoURL: v}, "prompt", "at most 800"},
+		{"prompt of 800 CJK runes is fine, 801 is not", VideoOutpainting{Prompt: strings.Repeat("画", 801), VideoURL: v}, "prompt", "got 801"},
+		{"seed negative", VideoOutpainting{Prompt: "p", VideoURL: v, Seed: new(-1)}, "seed", "between 0 and 2147483647"},
+		{"seed too big", VideoOutpainting{Prompt: "p", VideoURL: v, Seed: new(MaxSeed + 1)}, "seed", "between 0"},
+		{"missing video", VideoOutpainting{Prompt: "p"}, "video_url", "required"},
+		{"ftp url", VideoOutpainting{Prompt: "p", VideoURL: "ftp://x/v.mp4"}, "video_url", "http(s) or oss://"},
+		{"relative url", VideoOutpainting{Prompt: "p", VideoURL: "/tmp/v.mp4"}, "video_url", "http(s) or oss://"},
+		{"no host", VideoOutpainting{Prompt: "p", VideoURL: "https:///v.mp4"}, "video_url", "no host"},
+		{"chinese chars", VideoOutpainting{Prompt: "p", VideoURL: "https://x/视频.mp4"}, "video_url", "Chinese"},
+		{"scale low", VideoOutpainting{Prompt: "p", VideoURL: v, TopScale: new(0.9)}, "top_scale", "between 1.0 and 2.0"},
+		{"scale high", VideoOutpainting{Prompt: "p", VideoURL: v, RightScale: new(2.01)}, "right_scale", "between 1.0 and 2.0"},
+		{"no images", ImageReference{Prompt: "p"}, "ref_images_url", "1 to 3"},
+		{"four images", ImageReference{Prompt: "p", RefImagesURL: []string{v, v, v, v}, ObjOrBg: []Role{"obj", "obj", "obj", "obj"}}, "ref_images_url", "at most 3"},
+		{"roles missing for two images", ImageReference{Prompt: "p", RefImagesURL: []string{v, v}}, "obj_or_bg", "required"},
+		{"roles length", ImageReference{Prompt: "p", RefImagesURL: []string{v, v}, ObjOrBg: []Role{"obj"}}, "obj_or_bg", "one entry per image"},
+		{"two backgrounds", ImageReference{Prompt: "p", RefImagesURL: []string{v, v}, ObjOrBg: []Role{"bg", "bg"}}, "obj_or_bg", "at most one"},
+		{"bad role", ImageReference{Prompt: "p", RefImagesURL: []string{v}, ObjOrBg: []Role{"person"}}, "obj_or_bg[0]", `"obj" or "bg"`},
+		{"bad size", ImageReference{Prompt: "p", RefImagesURL: []string{v}, Size: "1920*1080"}, "size", "1280*720"},
+		{"repaint needs condition", VideoRepainting{Prompt: "p", VideoURL: v}, "control_condition", "required"},
+		{"repaint bad condition", VideoRepainting{Prompt: "p", VideoURL: v, ControlCondition: "edges"}, "control_condition", "scribble"},
+		{"repaint strength", VideoRepainting{Prompt: "p", VideoURL: v, ControlCondition: ControlDepth, Strength: new(1.5)}, "strength", "between 0.0 and 1.0"},
+		{"repaint two refs", VideoRepainting{Prompt: "p", VideoURL: v, ControlCondition: ControlDepth, RefImagesURL: []string{v, v}}, "ref_images_url", "at most 1"},
+		{"edit no mask", VideoEdit{Prompt: "p", VideoURL: v}, "mask_image_url", "one of mask_image_url"},
+		{"edit two masks", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, MaskVideoURL: v}, "mask_video_url", "not both"},
+		{"edit frame without image", VideoEdit{Prompt: "p", VideoURL: v, MaskVideoURL: v, MaskFrameID: new(2)}, "mask_frame_id", "only applies"},
+		{"edit frame zero", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, MaskFrameID: new(0)}, "mask_frame_id", "1 or more"},
+		{"edit ratio range", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, ExpandRatio: new(-0.1)}, "expand_ratio", "between 0.0 and 1.0"},
+		{"edit ratio with fixed", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, MaskType: MaskFixed, ExpandRatio: new(0.1)}, "expand_ratio", "tracking"},
+		{"edit mode with fixed", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, MaskType: MaskFixed, ExpandMode: ExpandHull}, "expand_mode", "tracking"},
+		{"edit bad mask type", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, MaskType: "follow"}, "mask_type", `"tracking" or "fixed"`},
+		{"edit bad mode", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, ExpandMode: "circle"}, "expand_mode", "hull"},
+		{"edit scribble not allowed", VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, ControlCondition: ControlScribble}, "control_condition", `"posebodyface" or "depth"`},
+		{"extension needs an anchor", VideoExtension{Prompt: "p"}, "first_clip_url", "at least one"},
+		{"extension video needs condition", VideoExtension{Prompt: "p", FirstFrameURL: v, VideoURL: v}, "control_condition", "required with video_url"},
+		{"extension condition needs video", VideoExtension{Prompt: "p", LastClipURL: v, ControlCondition: ControlDepth}, "control_condition", "only applies together with video_url"},
+		{"extension bad url", VideoExtension{Prompt: "p", LastFrameURL: "file:///x.png"}, "last_frame_url", "http(s)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.req.Validate()
+			require.Error(t, err)
+			var fe *FieldError
+			require.True(t, errors.As(err, &fe))
+			found := false
+			for _, e := range unjoin(err) {
+				if errors.As(e, &fe) && fe.Field == tc.field {
+					found = true
+					assert.Contains(t, fe.Problem, tc.says)
+				}
+			}
+			assert.True(t, found, "no error for field %s in %v", tc.field, err)
+		})
+	}
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func TestValidateAcceptsBoundaryValues(t *testing.T) {
+	const v = "oss://dashscope-instant/abc/v.mp4"
+	ok := []Request{
+		VideoOutpainting{Prompt: strings.Repeat("画", MaxPromptRunes), VideoURL: v, TopScale: new(1.0), BottomScale: new(2.0), Seed: new(MaxSeed)},
+		ImageReference{Prompt: "p", RefImagesURL: []string{v}},
+		ImageReference{Prompt: "p", RefImagesURL: []string{v, v, v}, ObjOrBg: []Role{"obj", "obj", "bg"}},
+		VideoRepainting{Prompt: "p", VideoURL: v, ControlCondition: ControlScribble, Strength: new(0.0), RefImagesURL: []string{v}},
+		VideoEdit{Prompt: "p", VideoURL: v, MaskVideoURL: v, MaskType: MaskFixed},
+		VideoEdit{Prompt: "p", VideoURL: v, MaskImageURL: v, ExpandRatio: new(1.0), ExpandMode: ExpandOriginal},
+		VideoExtension{Prompt: "p", LastFrameURL: v, VideoURL: v, ControlCondition: ControlPoseBodyFace},
+	}
+	for _, r := range ok {
+		assert.NoError(t, r.Validate(), "%T %+v", r, r)
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	err := VideoOutpainting{TopScale: new(3.0), LeftScale: new(0.0)}.Validate()
+	var fields []string
+	for _, e := range unjoin(err) {
+		var fe *FieldError
+		require.True(t, errors.As(e, &fe))
+		fields = append(fields, fe.Field)
+	}
+	assert.Equal(t, []string{"prompt", "video_url", "top_scale", "left_scale"}, fields)
+}

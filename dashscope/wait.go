@@ -1,0 +1,282 @@
+package dashscope
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Observation is one look at a task: its state when polled, and when.
+type Observation struct {
+	Task *Task
+	// At is when the state was read, by the client's clock.
+	At time.Time
+	// Age is the task's age then (time since submission).
+	Age time.Duration
+	// Err is the error of the poll, if it failed; Task then holds the last good state.
+	Err error
+}
+
+// WaitOptions tunes one [Client.Wait].
+type WaitOptions struct {
+	// OnUpdate receives each observation the waiter sees, oldest first. A slow
+	// callback only skips states that were already superseded; it never
+	// delays the poller or other waiters.
+	OnUpdate func(Observation)
+}
+
+// Wait polls a task until it is terminal (SUCCEEDED, FAILED, CANCELED or
+// UNKNOWN) and returns it, or returns when ctx ends with the last observed
+// state (nil if none yet) and ctx.Err(). It also returns early, with the
+// error, when the service refuses the query itself (say, a revoked key).
+//
+// All waiters on one task share one poller, so a thousand waiters cost what
+// one does, and the poller stops when the last of them leaves. Polling
+// follows the client's [PollSchedule] keyed on the task's age, so a wait that
+// resumes where an earlier one gave up carries on where it was.
+func (c *Client) Wait(ctx context.Context, taskID string, opts WaitOptions) (*Task, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return nil, err
+	}
+	w := c.tracker.join(c, taskID)
+	defer c.tracker.leave(w)
+
+	var seen uint64
+	var last *Task
+	for {
+		obs, version, changed, done := w.snapshot()
+		if version > seen {
+			seen = version
+			if obs.Task != nil {
+				last = obs.Task
+			}
+			if opts.OnUpdate != nil {
+				opts.OnUpdate(obs)
+			}
+		}
+		if done {
+			if obs.Task != nil && obs.Task.Status.Terminal() {
+				return obs.Task, nil
+			}
+			return last, obs.Err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return last, ctx.Err()
+		}
+	}
+}
+
+// LastObservation returns the newest state the client has seen of a task,
+// from a poll, a query or its submission, without calling the service.
+func (c *Client) LastObservation(taskID string) (Observation, bool) {
+	return c.tracker.last(taskID)
+}
+
+// tracker keeps what the client knows of each task and runs one poller per
+// task that has waiters.
+type tracker struct {
+	mu       sync.Mutex
+	pollers  map[string]*poller
+	history  map[string]*record
+	inserted int
+}
+
+// record is what is known of a task between waits.
+type record struct {
+	submittedAt time.Time // by the client's clock; zero when unknown
+	last        Observation
+}
+
+func newTracker() *tracker {
+	return &tracker{pollers: map[string]*poller{}, history: map[string]*record{}}
+}
+
+// historyTTL is how long a task is remembered: the service forgets it after 24 h.
+const historyTTL = ResultTTL + time.Hour
+
+func (t *tracker) submitted(task *Task, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.recordLocked(task.ID, now)
+	r.submittedAt = now
+	r.last = Observation{Task: task, At: now}
+}
+
+func (t *tracker) observed(task *Task, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.recordLocked(task.ID, now)
+	r.last = Observation{Task: task, At: now, Age: r.age(task, now)}
+}
+
+func (t *tracker) last(taskID string) (Observation, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.history[taskID]
+	if !ok || r.last.Task == nil {
+		return Observation{}, false
+	}
+	return r.last, true
+}
+
+// recordLocked returns the task's record, creating it and now and then
+// forgetting tasks the service has forgotten too.
+func (t *tracker) recordLocked(id string, now time.Time) *record {
+	if r, ok := t.history[id]; ok {
+		return r
+	}
+	t.inserted++
+	if t.inserted%1024 == 0 {
+		for k, r := range t.history {
+			if now.Sub(r.last.At) > historyTTL {
+				delete(t.history, k)
+			}
+		}
+	}
+	r := &record{}
+	t.history[id] = r
+	return r
+}
+
+// age is the task's age at now: from the client's own submission time when it
+// made the task, else from the service's submit time.
+func (r *record) age(task *Task, now time.Time) time.Duration {
+	switch {
+	case !r.submittedAt.IsZero():
+		return now.Sub(r.submittedAt)
+	case task != nil && !task.SubmitTime.IsZero():
+		return now.Sub(task.SubmitTime.Time)
+	}
+	return 0
+}
+
+// join adds a waiter to the task's poller, starting one if needed.
+func (t *tracker) join(c *Client, id string) *poller {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if p, ok := t.pollers[id]; ok {
+		p.waiters++
+		return p
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &poller{id: id, waiters: 1, cancel: cancel, changed: make(chan struct{}), stopped: make(chan struct{})}
+	if r, ok := t.history[id]; ok && r.last.Task != nil {
+		p.obs, p.version = r.last, 1
+		if r.last.Task.Status.Terminal() {
+			p.done = true // the task has ended: nothing to poll
+			close(p.stopped)
+			return p
+		}
+	}
+	t.pollers[id] = p
+	go p.run(ctx, c)
+	return p
+}
+
+// leave removes a waiter; the last one out stops the poller.
+func (t *tracker) leave(p *poller) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p.waiters--
+	if p.waiters == 0 {
+		p.cancel()
+		if t.pollers[p.id] == p {
+			delete(t.pollers, p.id)
+		}
+	}
+}
+
+// finish unregisters a poller whose task has ended or whose queries fail.
+func (t *tracker) finish(p *poller) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.pollers[p.id] == p {
+		delete(t.pollers, p.id)
+	}
+}
+
+// poller queries one task on the schedule and publishes what it sees.
+type poller struct {
+	id      string
+	cancel  context.CancelFunc
+	waiters int // guarded by tracker.mu
+
+	mu      sync.Mutex
+	obs     Observation
+	version uint64
+	done    bool
+	changed chan struct{} // closed and replaced on every publish
+	stopped chan struct{} // closed when run returns
+}
+
+func (p *poller) snapshot() (Observation, uint64, <-chan struct{}, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.obs, p.version, p.changed, p.done
+}
+
+func (p *poller) publish(obs Observation, done bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if obs.Task == nil {
+		obs.Task = p.obs.Task
+	}
+	p.obs, p.done = obs, done
+	p.version++
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+func (p *poller) run(ctx context.Context, c *Client) {
+	defer close(p.stopped)
+	defer c.tracker.finish(p)
+	polls := 0
+	for {
+		if err := c.clock.Sleep(ctx, p.untilNextPoll(c, polls)); err != nil {
+			return
+		}
+		task, err := c.GetTask(ctx, p.id)
+		if ctx.Err() != nil {
+			return
+		}
+		polls++
+		now := c.clock.Now()
+		if err != nil {
+			// A refused query (bad key, bad id) will not get better; anything
+			// else already had its retries and is tried again next interval.
+			fatal := IsAuth(err) || IsInvalidRequest(err) || errors.As(err, new(*FieldError))
+			p.publish(Observation{At: now, Err: err}, fatal)
+			if fatal {
+				return
+			}
+			continue
+		}
+		obs, _ := c.tracker.last(p.id)
+		p.publish(obs, task.Status.Terminal())
+		if task.Status.Terminal() {
+			return
+		}
+	}
+}
+
+// untilNextPoll is the pause before the next query: none when nothing recent
+// is known, else what remains of the schedule's interval since the last look.
+func (p *poller) untilNextPoll(c *Client, polls int) time.Duration {
+	c.tracker.mu.Lock()
+	r, ok := c.tracker.history[p.id]
+	var last Observation
+	var age time.Duration
+	if ok {
+		last = r.last
+		age = r.age(last.Task, last.At)
+	}
+	c.tracker.mu.Unlock()
+	if !ok || last.Task == nil {
+		return 0
+	}
+	next := last.At.Add(c.schedule.Interval(age, polls))
+	return max(next.Sub(c.clock.Now()), 0)
+}

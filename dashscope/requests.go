@@ -103,16 +103,31 @@ type Request interface {
 	Validate() error
 }
 
+// The struct tags below carry the API's own facts about each field: its JSON
+// name, its place in the body (dashscope tag), and for JSON Schema generators
+// (github.com/invopop/jsonschema) its range, enum, default and a description.
+
+// Descriptions shared by every request type.
+const (
+	descPrompt       = "What the output video should show, in detail (at most 800 characters)."
+	descPromptExtend = "Let the service rewrite the prompt (default true); set false when the prompt is precise."
+	descSeed         = "Seed for repeatable output; random when omitted."
+	descWatermark    = "Mark the video as AI generated (default false)."
+	descInputVideo   = "Input video: MP4, at least 16 fps, at most 50 MB and 5 s (longer is cut)."
+	descSubjectImage = "Optional: one image of a subject to put into the video (JPG, PNG, BMP, TIFF or WEBP, 360-2000 px per side, at most 10 MB)."
+	descSize         = "Output width*height (default 1280*720)."
+)
+
 // ImageReference makes a video from 1–3 reference images of subjects and at
 // most one background.
 type ImageReference struct {
-	Prompt       string   `json:"prompt" dashscope:"input"`
-	RefImagesURL []string `json:"ref_images_url" dashscope:"input"`
-	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters"`
-	ObjOrBg      []Role   `json:"obj_or_bg,omitempty" dashscope:"parameters"`
-	Size         Size     `json:"size,omitempty" dashscope:"parameters"`
-	Seed         *int     `json:"seed,omitempty" dashscope:"parameters"`
-	Watermark    *bool    `json:"watermark,omitempty" dashscope:"parameters"`
+	Prompt       string   `json:"prompt" dashscope:"input" jsonschema_description:"What the output video should show, in detail (at most 800 characters); name the subjects and the scene of the images."`
+	RefImagesURL []string `json:"ref_images_url" dashscope:"input" jsonschema:"minItems=1,maxItems=3" jsonschema_description:"1-3 images of subjects (people, animals, objects) and at most one background: JPG, PNG, BMP, TIFF or WEBP, 360-2000 px per side, at most 10 MB."`
+	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
+	ObjOrBg      []Role   `json:"obj_or_bg,omitempty" dashscope:"parameters" jsonschema:"minItems=1,maxItems=3,enum=obj,enum=bg" jsonschema_description:"Role of each image, in the same order: obj (subject) or bg (background, at most one). Required with more than one image."`
+	Size         Size     `json:"size,omitempty" dashscope:"parameters" jsonschema:"enum=1280*720,enum=720*1280,enum=960*960,enum=832*1088,enum=1088*832,default=1280*720"`
+	Seed         *int     `json:"seed,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=2147483647"`
+	Watermark    *bool    `json:"watermark,omitempty" dashscope:"parameters" jsonschema:"default=false"`
 }
 
 // VideoRepainting keeps an input video's pose, depth or sketch structure and
@@ -120,57 +135,80 @@ type ImageReference struct {
 type VideoRepainting struct {
 	Prompt           string           `json:"prompt" dashscope:"input"`
 	VideoURL         string           `json:"video_url" dashscope:"input"`
-	RefImagesURL     []string         `json:"ref_images_url,omitempty" dashscope:"input"`
-	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters"`
-	ControlCondition ControlCondition `json:"control_condition" dashscope:"parameters"`
-	Strength         *float64         `json:"strength,omitempty" dashscope:"parameters"`
-	Seed             *int             `json:"seed,omitempty" dashscope:"parameters"`
-	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters"`
+	RefImagesURL     []string         `json:"ref_images_url,omitempty" dashscope:"input" jsonschema:"minItems=1,maxItems=1"`
+	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
+	ControlCondition ControlCondition `json:"control_condition" dashscope:"parameters" jsonschema:"enum=posebodyface,enum=posebody,enum=depth,enum=scribble" jsonschema_description:"What to keep from the input video: posebodyface (pose and face), posebody (pose), depth (composition and motion), scribble (sketch edges)."`
+	Strength         *float64         `json:"strength,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=1,default=1" jsonschema_description:"How closely to follow the input's structure, 0.0-1.0 (default 1.0); lower gives more freedom."`
+	Seed             *int             `json:"seed,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=2147483647"`
+	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters" jsonschema:"default=false"`
 }
 
 // VideoEdit edits the area of a video marked by a mask image or mask video.
 type VideoEdit struct {
-	Prompt           string           `json:"prompt" dashscope:"input"`
-	MaskImageURL     string           `json:"mask_image_url,omitempty" dashscope:"input"`
-	MaskVideoURL     string           `json:"mask_video_url,omitempty" dashscope:"input"`
+	Prompt           string           `json:"prompt" dashscope:"input" jsonschema_description:"What the output video should show, in detail (at most 800 characters), including the edited area."`
+	MaskImageURL     string           `json:"mask_image_url,omitempty" dashscope:"input" jsonschema_description:"Mask image for one frame (recommended): exactly the video's resolution, pure white where to edit, pure black where to keep. Give this or mask_video_url."`
+	MaskVideoURL     string           `json:"mask_video_url,omitempty" dashscope:"input" jsonschema_description:"Mask video, same size and length as the video: white where to edit, black where to keep. Give this or mask_image_url."`
 	VideoURL         string           `json:"video_url" dashscope:"input"`
-	MaskFrameID      *int             `json:"mask_frame_id,omitempty" dashscope:"input"`
-	RefImagesURL     []string         `json:"ref_images_url,omitempty" dashscope:"input"`
-	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters"`
-	MaskType         MaskType         `json:"mask_type,omitempty" dashscope:"parameters"`
-	ExpandRatio      *float64         `json:"expand_ratio,omitempty" dashscope:"parameters"`
-	ExpandMode       ExpandMode       `json:"expand_mode,omitempty" dashscope:"parameters"`
-	ControlCondition ControlCondition `json:"control_condition,omitempty" dashscope:"parameters"`
-	Size             Size             `json:"size,omitempty" dashscope:"parameters"`
-	Seed             *int             `json:"seed,omitempty" dashscope:"parameters"`
-	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters"`
+	MaskFrameID      *int             `json:"mask_frame_id,omitempty" dashscope:"input" jsonschema:"minimum=1,default=1" jsonschema_description:"Frame number (from 1) that mask_image_url belongs to (default 1, the first frame)."`
+	RefImagesURL     []string         `json:"ref_images_url,omitempty" dashscope:"input" jsonschema:"minItems=1,maxItems=1"`
+	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
+	MaskType         MaskType         `json:"mask_type,omitempty" dashscope:"parameters" jsonschema:"enum=tracking,enum=fixed,default=tracking" jsonschema_description:"tracking (default): the edited area follows its object; fixed: it stays in place."`
+	ExpandRatio      *float64         `json:"expand_ratio,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=1,default=0.05" jsonschema_description:"How far a tracking mask grows outward, 0.0-1.0 (default 0.05). Tracking only."`
+	ExpandMode       ExpandMode       `json:"expand_mode,omitempty" dashscope:"parameters" jsonschema:"enum=hull,enum=bbox,enum=original,default=hull" jsonschema_description:"Shape of a tracking mask: hull (default), bbox or original. Tracking only."`
+	ControlCondition ControlCondition `json:"control_condition,omitempty" dashscope:"parameters" jsonschema:"enum=posebodyface,enum=depth" jsonschema_description:"Optional: keep the input's posebodyface (pose and face) or depth (composition) in the edited area."`
+	Size             Size             `json:"size,omitempty" dashscope:"parameters" jsonschema:"enum=1280*720,enum=720*1280,enum=960*960,enum=832*1088,enum=1088*832,default=1280*720"`
+	Seed             *int             `json:"seed,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=2147483647"`
+	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters" jsonschema:"default=false"`
 }
 
 // VideoExtension continues a clip or frame forwards or backwards to 5 seconds.
 type VideoExtension struct {
-	Prompt           string           `json:"prompt" dashscope:"input"`
-	FirstClipURL     string           `json:"first_clip_url,omitempty" dashscope:"input"`
-	LastClipURL      string           `json:"last_clip_url,omitempty" dashscope:"input"`
-	FirstFrameURL    string           `json:"first_frame_url,omitempty" dashscope:"input"`
-	LastFrameURL     string           `json:"last_frame_url,omitempty" dashscope:"input"`
-	VideoURL         string           `json:"video_url,omitempty" dashscope:"input"`
-	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters"`
-	ControlCondition ControlCondition `json:"control_condition,omitempty" dashscope:"parameters"`
-	Seed             *int             `json:"seed,omitempty" dashscope:"parameters"`
-	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters"`
+	Prompt           string           `json:"prompt" dashscope:"input" jsonschema_description:"What happens in the extended video, in detail (at most 800 characters)."`
+	FirstClipURL     string           `json:"first_clip_url,omitempty" dashscope:"input" jsonschema_description:"Clip to continue forwards: MP4 of at most 3 s (both clips together at most 3 s)."`
+	LastClipURL      string           `json:"last_clip_url,omitempty" dashscope:"input" jsonschema_description:"Clip to lead up to (generation runs backwards to it): MP4 of at most 3 s."`
+	FirstFrameURL    string           `json:"first_frame_url,omitempty" dashscope:"input" jsonschema_description:"Image the video starts from."`
+	LastFrameURL     string           `json:"last_frame_url,omitempty" dashscope:"input" jsonschema_description:"Image the video ends on."`
+	VideoURL         string           `json:"video_url,omitempty" dashscope:"input" jsonschema_description:"Optional motion reference video (MP4, at most 5 s); needs control_condition."`
+	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
+	ControlCondition ControlCondition `json:"control_condition,omitempty" dashscope:"parameters" jsonschema:"enum=posebodyface,enum=depth" jsonschema_description:"What to take from video_url: posebodyface (pose and face) or depth (composition); only with video_url."`
+	Seed             *int             `json:"seed,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=2147483647"`
+	Watermark        *bool            `json:"watermark,omitempty" dashscope:"parameters" jsonschema:"default=false"`
 }
 
 // VideoOutpainting widens a video's frame by a factor on each side.
 type VideoOutpainting struct {
-	Prompt       string   `json:"prompt" dashscope:"input"`
+	Prompt       string   `json:"prompt" dashscope:"input" jsonschema_description:"What the whole widened scene should show, in detail (at most 800 characters)."`
 	VideoURL     string   `json:"video_url" dashscope:"input"`
-	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters"`
-	TopScale     *float64 `json:"top_scale,omitempty" dashscope:"parameters"`
-	BottomScale  *float64 `json:"bottom_scale,omitempty" dashscope:"parameters"`
-	LeftScale    *float64 `json:"left_scale,omitempty" dashscope:"parameters"`
-	RightScale   *float64 `json:"right_scale,omitempty" dashscope:"parameters"`
-	Seed         *int     `json:"seed,omitempty" dashscope:"parameters"`
-	Watermark    *bool    `json:"watermark,omitempty" dashscope:"parameters"`
+	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
+	TopScale     *float64 `json:"top_scale,omitempty" dashscope:"parameters" jsonschema:"minimum=1,maximum=2,default=1" jsonschema_description:"Grow the frame upwards by this factor, 1.0-2.0 (default 1.0: unchanged)."`
+	BottomScale  *float64 `json:"bottom_scale,omitempty" dashscope:"parameters" jsonschema:"minimum=1,maximum=2,default=1" jsonschema_description:"Grow the frame downwards, 1.0-2.0 (default 1.0)."`
+	LeftScale    *float64 `json:"left_scale,omitempty" dashscope:"parameters" jsonschema:"minimum=1,maximum=2,default=1" jsonschema_description:"Grow the frame to the left, 1.0-2.0 (default 1.0); 1.5 makes the left side 1.5 times as wide."`
+	RightScale   *float64 `json:"right_scale,omitempty" dashscope:"parameters" jsonschema:"minimum=1,maximum=2,default=1" jsonschema_description:"Grow the frame to the right, 1.0-2.0 (default 1.0)."`
+	Seed         *int     `json:"seed,omitempty" dashscope:"parameters" jsonschema:"minimum=0,maximum=2147483647"`
+	Watermark    *bool    `json:"watermark,omitempty" dashscope:"parameters" jsonschema:"default=false"`
+}
+
+// FieldDescription describes a field whose meaning is the same in every
+// request type, by JSON name ("" for others); a field's own
+// jsonschema_description tag takes precedence over it.
+func FieldDescription(name string) string {
+	switch name {
+	case "prompt":
+		return descPrompt
+	case "prompt_extend":
+		return descPromptExtend
+	case "seed":
+		return descSeed
+	case "watermark":
+		return descWatermark
+	case "video_url":
+		return descInputVideo
+	case "ref_images_url":
+		return descSubjectImage
+	case "size":
+		return descSize
+	}
+	return ""
 }
 
 // Function implements Request.

@@ -1,0 +1,135 @@
+package dashscope_test
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+)
+
+func TestUploadFollowsTheDocumentedFlowAndTheURLWorksInASubmission(t *testing.T) {
+	srv := dashscopetest.NewServer(t)
+	c := newClient(t, srv)
+	video := dashscopetest.SampleVideo
+
+	ossURL, err := c.Upload(t.Context(), "我的 clip.mp4", bytes.NewReader(video), int64(len(video)))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(ossURL, "oss://dashscope-instant/"), ossURL)
+	assert.True(t, strings.HasSuffix(ossURL, "/___clip.mp4"), "non-ASCII characters never reach a URL: %s", ossURL)
+
+	policyReq := srv.Requests(dashscopetest.EndpointPolicy)
+	require.Len(t, policyReq, 1)
+	assert.Equal(t, "getPolicy", policyReq[0].Query.Get("action"))
+	assert.Equal(t, "wan2.1-vace-plus", policyReq[0].Query.Get("model"))
+	assert.Equal(t, "Bearer "+srv.APIKey(), policyReq[0].Header.Get("Authorization"))
+
+	ups := srv.Uploads()
+	require.Len(t, ups, 1)
+	up := ups[0]
+	assert.Empty(t, up.Header.Get("Authorization"), "the form carries no key")
+	assert.Equal(t, []string{"OSSAccessKeyId", "Signature", "policy", "key", "x-oss-object-acl", "x-oss-forbid-overwrite", "success_action_status", "file"}, up.Order)
+	assert.Equal(t, "200", up.Fields["success_action_status"])
+	assert.Equal(t, "true", up.Fields["x-oss-forbid-overwrite"])
+	sum := sha256.Sum256(video)
+	assert.Equal(t, hex.EncodeToString(sum[:]), up.SHA256)
+	assert.Equal(t, "oss://"+up.Key, ossURL)
+
+	_, err = c.Submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: ossURL})
+	require.NoError(t, err)
+	sub := srv.Requests(dashscopetest.EndpointSubmit)[0]
+	assert.Equal(t, "enable", sub.Header.Get("X-DashScope-OssResourceResolve"))
+}
+
+func TestUploadPolicyIsReadLeniently(t *testing.T) {
+	srv := dashscopetest.NewServer(t, dashscopetest.WithStringPolicyNumbers(), dashscopetest.WithUploadLimit(7))
+	c := newClient(t, srv)
+	p, err := c.GetUploadPolicy(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, int64(7<<20), p.MaxBytes())
+	assert.EqualValues(t, 300, p.ExpireInSeconds)
+	assert.True(t, bool(p.ForbidOverwrite))
+	_, err = c.Upload(t.Context(), "a.png", bytes.NewReader([]byte("x")), 1)
+	assert.NoError(t, err)
+}
+
+func TestUploadOverThePolicyLimitIsRefusedBeforeSending(t *testing.T) {
+	srv := dashscopetest.NewServer(t, dashscopetest.WithUploadLimit(1))
+	c := newClient(t, srv)
+	_, err := c.Upload(t.Context(), "big.mp4", bytes.NewReader(nil), 2<<20)
+	require.ErrorIs(t, err, dashscope.ErrTooLarge)
+	assert.Zero(t, srv.Count(dashscopetest.EndpointUpload))
+}
+
+func TestUploadRetriesAndRecognisesItsOwnEarlierUpload(t *testing.T) {
+	srv := dashscopetest.NewServer(t)
+	c := newClient(t, srv)
+	srv.InjectFault(dashscopetest.EndpointUpload, 1, dashscopetest.Fault{Status: 503, Code: "ServiceUnavailable"})
+	_, err := c.Upload(t.Context(), "a.mp4", bytes.NewReader([]byte("abc")), 3)
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Count(dashscopetest.EndpointUpload))
+
+	// The file lands but the answer is lost: the retry meets FileAlreadyExists and knows it is done.
+	srv.InjectFault(dashscopetest.EndpointUpload, 1, dashscopetest.Fault{Status: 502, AfterAccept: true})
+	url, err := c.Upload(t.Context(), "b.mp4", bytes.NewReader([]byte("abc")), 3)
+	require.NoError(t, err)
+	assert.Len(t, srv.Uploads(), 2)
+	assert.Equal(t, "oss://"+srv.Uploads()[1].Key, url)
+}
+
+// BenchmarkUpload50MB uploads a 50 MB file to the fake and reports the peak
+// heap growth while it streams, which must stay within a few MB of idle.
+func BenchmarkUpload50MB(b *testing.B) {
+	srv := dashscopetest.NewServer(b, dashscopetest.WithUploadLimit(100))
+	c, err := srv.Client()
+	require.NoError(b, err)
+	path := filepath.Join(b.TempDir(), "big.mp4")
+	f, err := os.Create(path)
+	require.NoError(b, err)
+	const size = 50 << 20
+	require.NoError(b, f.Truncate(size))
+	defer f.Close()
+
+	var peak atomic.Uint64
+	runtime.GC()
+	var idle runtime.MemStats
+	runtime.ReadMemStats(&idle)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+				runtime.ReadMemStats(&m)
+				if m.HeapInuse > peak.Load() {
+					peak.Store(m.HeapInuse)
+				}
+			}
+		}
+	})
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Upload(b.Context(), "big.mp4", f, size); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	b.ReportMetric(float64(peak.Load()-min(peak.Load(), idle.HeapInuse))/(1<<20), "peak-heap-MB-over-idle")
+}

@@ -1,0 +1,279 @@
+// Package config reads vace-mcp's flags and environment into a Config,
+// refusing bad values at start with a message that says what is allowed.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+)
+
+// Transports the server can speak.
+const (
+	TransportStdio = "stdio"
+	TransportSSE   = "sse"
+	TransportHTTP  = "http"
+)
+
+// Config is everything the server needs to start.
+type Config struct {
+	Transport string
+	Addr      string
+
+	// APIKey comes only from DASHSCOPE_API_KEY. It is never printed.
+	APIKey    string
+	Region    string
+	BaseURL   string
+	Model     string
+	Workspace string
+	Sandbox   bool
+
+	LogLevel    slog.Level
+	ShowVersion bool
+
+	// PollInterval, when set, replaces the adaptive poll schedule with a fixed interval.
+	PollInterval time.Duration
+	// ProgressInterval is how often a waiting call reports progress.
+	ProgressInterval time.Duration
+
+	// HTTP transports.
+	AuthToken          string
+	AllowedOrigins     []string
+	InsecureNoAuth     bool
+	SessionIdleTimeout time.Duration
+	MaxBodyBytes       int64
+	MaxSessions        int
+	MaxWaitsPerSession int
+	ShutdownGrace      time.Duration
+
+	// Local files (inputs) and downloads (outputs).
+	AllowedDirs []string
+	OutputDir   string
+}
+
+// Flag documents one flag: its name, the environment variable that can set
+// it, its default and what it does. README's table is generated from these.
+type Flag struct {
+	Name, Env, Default, Usage string
+}
+
+// env is how the environment is read (os.Getenv in production).
+type env func(string) string
+
+// spec binds flags to a Config; it is built once per Parse.
+type spec struct {
+	fs    *flag.FlagSet
+	flags []Flag
+	env   env
+	set   map[string]bool // flags given on the command line
+}
+
+func (s *spec) add(name, envName, def, usage string, bind func(fs *flag.FlagSet, name, value, usage string)) {
+	value := def
+	if envName != "" && s.env(envName) != "" {
+		value = s.env(envName)
+	}
+	bind(s.fs, name, value, usage)
+	s.flags = append(s.flags, Flag{Name: name, Env: envName, Default: def, Usage: usage})
+}
+
+// Parse reads args (without the program name) and the environment.
+func Parse(args []string, getenv func(string) string, stderr io.Writer) (*Config, error) {
+	c, r, s := &Config{}, &raw{}, newSpec(getenv)
+	s.fs.SetOutput(stderr)
+	bindAll(c, r, s)
+	if err := s.fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if s.fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (flags start with --; see --help)", s.fs.Arg(0))
+	}
+	s.fs.Visit(func(f *flag.Flag) { s.set[f.Name] = true })
+	if err := c.finish(r, s); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Flags lists every flag, for documentation.
+func Flags() []Flag {
+	s := newSpec(func(string) string { return "" })
+	bindAll(&Config{}, &raw{}, s)
+	return s.flags
+}
+
+func newSpec(getenv func(string) string) *spec {
+	return &spec{fs: flag.NewFlagSet("vace-mcp", flag.ContinueOnError), env: getenv, set: map[string]bool{}}
+}
+
+// raw holds flag values as given, for finish to check and convert.
+type raw struct {
+	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress string
+}
+
+func bindAll(c *Config, r *raw, s *spec) {
+	str := func(dst *string) func(fs *flag.FlagSet, name, value, usage string) {
+		return func(fs *flag.FlagSet, name, value, usage string) { fs.StringVar(dst, name, value, usage) }
+	}
+	boolean := func(dst *bool) func(fs *flag.FlagSet, name, value, usage string) {
+		return func(fs *flag.FlagSet, name, value, usage string) {
+			v, _ := strconv.ParseBool(value)
+			fs.BoolVar(dst, name, v, usage)
+		}
+	}
+	list := func(dst *[]string, sep string) func(fs *flag.FlagSet, name, value, usage string) {
+		return func(fs *flag.FlagSet, name, value, usage string) {
+			*dst = splitList(value, sep)
+			fs.Var(&listValue{dst: dst, fromEnv: len(*dst) > 0}, name, usage)
+		}
+	}
+	s.add("transport", "VACE_MCP_TRANSPORT", TransportStdio, "how clients connect: stdio, sse (/sse and /message) or http (streamable HTTP at /mcp)", str(&c.Transport))
+	s.add("addr", "VACE_MCP_ADDR", "127.0.0.1:8080", "listen address for sse and http", str(&c.Addr))
+	s.add("sandbox", "VACE_MCP_SANDBOX", "false", "use a built-in simulated DashScope: no key, no network, nothing billed, results labelled simulated", boolean(&c.Sandbox))
+	s.add("region", "DASHSCOPE_REGION", "intl", "DashScope region, setting API root and model together: intl (Singapore) or cn (Beijing)", str(&c.Region))
+	s.add("base-url", "DASHSCOPE_BASE_URL", "", "API root, a full URL prefix such as https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's .../api/v1 (also read from DASHSCOPE_HTTP_BASE_URL)", str(&c.BaseURL))
+	s.add("model", "DASHSCOPE_MODEL", "", "model name (default: the region's, wan2.1-vace-plus or wanx2.1-vace-plus)", str(&c.Model))
+	s.add("workspace", "DASHSCOPE_WORKSPACE", "", "DashScope workspace id, sent as X-DashScope-WorkSpace", str(&c.Workspace))
+	s.add("poll-interval", "VACE_MCP_POLL_INTERVAL", "", "query task status at this fixed interval (default: an adaptive schedule, about half the official SDK's queries)", str(&r.poll))
+	s.add("progress-interval", "VACE_MCP_PROGRESS_INTERVAL", "5s", "how often wait_task sends a progress notification", str(&r.progress))
+	s.add("log-level", "VACE_MCP_LOG_LEVEL", "info", "log level on stderr: debug, info, warn or error", str(&r.logLevel))
+	s.add("version", "", "false", "print the version and exit", boolean(&c.ShowVersion))
+	s.add("auth-token", "VACE_MCP_AUTH_TOKEN", "", "require 'Authorization: Bearer <token>' on every HTTP request (sse and http)", str(&c.AuthToken))
+	s.add("allow-origin", "VACE_MCP_ALLOW_ORIGINS", "", "an extra browser Origin to accept besides loopback (repeatable; the variable takes a comma-separated list)", list(&c.AllowedOrigins, ","))
+	s.add("insecure-no-auth", "", "false", "allow listening on a non-loopback address without --auth-token (anyone who can reach it spends your key)", boolean(&c.InsecureNoAuth))
+	s.add("session-idle-timeout", "VACE_MCP_SESSION_IDLE_TIMEOUT", "30m", "end streamable HTTP sessions idle this long", str(&r.idle))
+	s.add("max-body-bytes", "VACE_MCP_MAX_BODY_BYTES", "1048576", "largest HTTP request body accepted", str(&r.maxBody))
+	s.add("max-sessions", "VACE_MCP_MAX_SESSIONS", "256", "most streamable HTTP sessions at once", str(&r.maxSessions))
+	s.add("max-waits-per-session", "VACE_MCP_MAX_WAITS_PER_SESSION", "16", "most wait_task calls running at once per client session", str(&r.maxWaits))
+	s.add("shutdown-grace", "VACE_MCP_SHUTDOWN_GRACE", "10s", "on SIGINT/SIGTERM, how long in-flight calls may finish before they are cancelled", str(&r.grace))
+	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
+	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "vace-output", "where downloaded videos are saved", str(&c.OutputDir))
+}
+
+// finish checks values and fills what follows from them.
+func (c *Config) finish(r *raw, s *spec) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if !slices.Contains([]string{TransportStdio, TransportSSE, TransportHTTP}, c.Transport) {
+		bad("--transport %q: use stdio, sse or http", c.Transport)
+	}
+	if c.Transport != TransportStdio {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			bad("--addr %q: use host:port, such as 127.0.0.1:8080", c.Addr)
+		}
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(r.logLevel)); err != nil {
+		bad("--log-level %q: use debug, info, warn or error", r.logLevel)
+	}
+	c.APIKey = strings.TrimSpace(s.env("DASHSCOPE_API_KEY"))
+
+	region, ok := dashscope.Regions[c.Region]
+	if !ok {
+		bad("--region %q: use intl (Singapore, wan2.1-vace-plus) or cn (Beijing, wanx2.1-vace-plus)", c.Region)
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = s.env("DASHSCOPE_HTTP_BASE_URL")
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = region.BaseURL
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("--base-url %q: give the full API root, such as %s", c.BaseURL, dashscope.RegionIntl.BaseURL)
+	} else if other := regionOf(c.BaseURL); other != "" && ok && other != region.Name && s.set["region"] {
+		bad("--region %s conflicts with the API root %s, which is region %s: keys, roots and models only work within one region", c.Region, c.BaseURL, other)
+	} else if other != "" && !s.set["region"] {
+		region = dashscope.Regions[other] // a known root implies its region's model
+	}
+	if c.Model == "" {
+		c.Model = region.Model
+	}
+	c.Region = region.Name
+
+	dur := func(name, v string, dst *time.Duration) {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad("--%s %q: use a positive duration such as 30m or 10s", name, v)
+		}
+		*dst = d
+	}
+	dur("session-idle-timeout", r.idle, &c.SessionIdleTimeout)
+	dur("progress-interval", r.progress, &c.ProgressInterval)
+	if r.poll != "" {
+		dur("poll-interval", r.poll, &c.PollInterval)
+	}
+	dur("shutdown-grace", r.grace, &c.ShutdownGrace)
+	positive := func(name, v string) int64 {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n <= 0 {
+			bad("--%s %q: use a positive whole number", name, v)
+		}
+		return n
+	}
+	c.MaxBodyBytes = positive("max-body-bytes", r.maxBody)
+	c.MaxSessions = int(positive("max-sessions", r.maxSessions))
+	c.MaxWaitsPerSession = int(positive("max-waits-per-session", r.maxWaits))
+
+	for _, o := range c.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			bad("--allow-origin %q: give an origin such as https://app.example.com (scheme and host, no path)", o)
+		}
+	}
+	if c.OutputDir == "" {
+		bad("--output-dir must not be empty")
+	}
+	return errors.Join(errs...)
+}
+
+// regionOf names the region whose API root u is, or "".
+func regionOf(u string) string {
+	u = strings.TrimRight(u, "/")
+	for name, r := range dashscope.Regions {
+		if u == r.BaseURL {
+			return name
+		}
+	}
+	return ""
+}
+
+func splitList(v, sep string) []string {
+	var out []string
+	for _, p := range strings.Split(v, sep) {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// listValue is a repeatable flag; its first use on the command line replaces
+// what the environment gave.
+type listValue struct {
+	dst     *[]string
+	fromEnv bool
+}
+
+func (l *listValue) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *listValue) Set(v string) error {
+	if l.fromEnv {
+		*l.dst, l.fromEnv = nil, false
+	}
+	*l.dst = append(*l.dst, v)
+	return nil
+}

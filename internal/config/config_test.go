@@ -1,0 +1,131 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func parse(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	return Parse(args, func(k string) string { return env[k] }, io.Discard)
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := parse(t, nil)
+	require.NoError(t, err)
+	assert.Equal(t, TransportStdio, c.Transport)
+	assert.Equal(t, "127.0.0.1:8080", c.Addr)
+	assert.Equal(t, "intl", c.Region)
+	assert.Equal(t, "https://dashscope-intl.aliyuncs.com/api/v1", c.BaseURL)
+	assert.Equal(t, "wan2.1-vace-plus", c.Model)
+	assert.Equal(t, slog.LevelInfo, c.LogLevel)
+	assert.Empty(t, c.APIKey)
+	assert.Equal(t, 30*time.Minute, c.SessionIdleTimeout)
+	assert.Equal(t, 5*time.Second, c.ProgressInterval)
+	assert.Zero(t, c.PollInterval)
+	assert.Equal(t, "vace-output", c.OutputDir)
+}
+
+func TestRegionSetsRootAndModelTogether(t *testing.T) {
+	c, err := parse(t, nil, "--region", "cn")
+	require.NoError(t, err)
+	assert.Equal(t, "https://dashscope.aliyuncs.com/api/v1", c.BaseURL)
+	assert.Equal(t, "wanx2.1-vace-plus", c.Model)
+
+	// A known root given alone implies its region's model.
+	c, err = parse(t, map[string]string{"DASHSCOPE_BASE_URL": "https://dashscope.aliyuncs.com/api/v1"})
+	require.NoError(t, err)
+	assert.Equal(t, "cn", c.Region)
+	assert.Equal(t, "wanx2.1-vace-plus", c.Model)
+
+	// A proxy root keeps the region's model; an explicit model wins.
+	c, err = parse(t, nil, "--base-url", "https://proxy.example.com/qwen/api/v1", "--model", "wan2.1-vace-plus")
+	require.NoError(t, err)
+	assert.Equal(t, "https://proxy.example.com/qwen/api/v1", c.BaseURL)
+	assert.Equal(t, "wan2.1-vace-plus", c.Model)
+}
+
+func TestEnvironmentAndPrecedence(t *testing.T) {
+	env := map[string]string{
+		"DASHSCOPE_API_KEY":       " sk-abc \n",
+		"DASHSCOPE_HTTP_BASE_URL": "http://127.0.0.1:9000/api/v1",
+		"DASHSCOPE_WORKSPACE":     "ws-1",
+		"VACE_MCP_AUTH_TOKEN":     "tok",
+		"VACE_MCP_ALLOW_ORIGINS":  "https://a.example, https://b.example",
+		"VACE_MCP_ALLOW_DIRS":     "/data" + string(os.PathListSeparator) + "/media",
+	}
+	c, err := parse(t, env)
+	require.NoError(t, err)
+	assert.Equal(t, "sk-abc", c.APIKey)
+	assert.Equal(t, "http://127.0.0.1:9000/api/v1", c.BaseURL, "the official SDK's variable is honoured")
+	assert.Equal(t, "ws-1", c.Workspace)
+	assert.Equal(t, "tok", c.AuthToken)
+	assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.AllowedOrigins)
+	assert.Equal(t, []string{"/data", "/media"}, c.AllowedDirs)
+
+	env["DASHSCOPE_BASE_URL"] = "http://127.0.0.1:9100/api/v1"
+	c, err = parse(t, env, "--allow-origin", "https://c.example", "--allow-origin", "https://d.example")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9100/api/v1", c.BaseURL, "DASHSCOPE_BASE_URL wins over DASHSCOPE_HTTP_BASE_URL")
+	assert.Equal(t, []string{"https://c.example", "https://d.example"}, c.AllowedOrigins, "flags replace the environment's list")
+
+	c, err = parse(t, env, "--base-url", "http://127.0.0.1:9200/api/v1")
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9200/api/v1", c.BaseURL, "a flag wins over the environment")
+}
+
+func TestBadValuesAreRefusedWithWhatIsAllowed(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{args: []string{"--transport", "websocket"}, says: "use stdio, sse or http"},
+		{args: []string{"--transport", "http", "--addr", "8080"}, says: "host:port"},
+		{args: []string{"--region", "eu"}, says: "intl (Singapore"},
+		{args: []string{"--base-url", "dashscope.aliyuncs.com"}, says: "full API root"},
+		{args: []string{"--region", "cn", "--base-url", "https://dashscope-intl.aliyuncs.com/api/v1"}, says: "conflicts"},
+		{args: []string{"--log-level", "loud"}, says: "debug, info, warn or error"},
+		{args: []string{"--session-idle-timeout", "soon"}, says: "positive duration"},
+		{args: []string{"--poll-interval", "-1s"}, says: "positive duration"},
+		{args: []string{"--max-sessions", "0"}, says: "positive whole number"},
+		{args: []string{"--allow-origin", "https://a.example/path"}, says: "scheme and host"},
+		{args: []string{"serve"}, says: "unexpected argument"},
+		{env: map[string]string{"VACE_MCP_TRANSPORT": "pipe"}, says: "use stdio, sse or http"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parse(t, tc.env, tc.args...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.says)
+		})
+	}
+}
+
+func TestErrorsNeverShowTheKey(t *testing.T) {
+	_, err := parse(t, map[string]string{"DASHSCOPE_API_KEY": "sk-secret-123"}, "--region", "mars")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "sk-secret-123")
+}
+
+func TestEveryFlagIsDocumented(t *testing.T) {
+	flags := Flags()
+	require.NotEmpty(t, flags)
+	seen := map[string]bool{}
+	for _, f := range flags {
+		assert.NotEmpty(t, f.Usage, f.Name)
+		assert.False(t, seen[f.Name], "flag %s twice", f.Name)
+		seen[f.Name] = true
+	}
+	for _, name := range []string{"transport", "addr", "base-url", "region", "model", "workspace", "log-level", "version", "sandbox",
+		"auth-token", "allow-origin", "insecure-no-auth", "session-idle-timeout", "allow-dir", "output-dir"} {
+		assert.True(t, seen[name], "missing --%s", name)
+	}
+}

@@ -1,0 +1,241 @@
+package tools
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+)
+
+// TaskResult is the structured result of every tool that reports one task.
+type TaskResult struct {
+	TaskID        string `json:"task_id" jsonschema_description:"DashScope task id; valid for 24 hours after submission."`
+	Status        string `json:"status" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUSPENDED,enum=SUCCEEDED,enum=FAILED,enum=CANCELED,enum=UNKNOWN"`
+	Done          bool   `json:"done" jsonschema_description:"True once the task has ended (SUCCEEDED, FAILED, CANCELED or UNKNOWN)."`
+	Function      string `json:"function,omitempty"`
+	RequestID     string `json:"request_id,omitempty"`
+	SubmitTime    string `json:"submit_time,omitempty" jsonschema_description:"RFC 3339."`
+	ScheduledTime string `json:"scheduled_time,omitempty"`
+	EndTime       string `json:"end_time,omitempty"`
+	// AgeSeconds is the time since submission (or, once done, how long the task took).
+	AgeSeconds    float64 `json:"age_seconds,omitempty"`
+	VideoURL      string  `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
+	ExpiresAt     string  `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
+	VideoSeconds  float64 `json:"video_seconds,omitempty" jsonschema_description:"Billed video length (about USD 0.10 per second)."`
+	ErrorCode     string  `json:"error_code,omitempty"`
+	ErrorMessage  string  `json:"error_message,omitempty"`
+	ActualPrompt  string  `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
+	Duplicate     bool    `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
+	WaitedSeconds float64 `json:"waited_seconds,omitempty"`
+	Next          string  `json:"next,omitempty" jsonschema_description:"What to do next."`
+	Simulated     bool    `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
+}
+
+// typicalJob is how long a VACE job usually takes, for messages.
+const typicalJob = "5-10 minutes"
+
+// taskResult shapes a task for the agent. function is the submitted function
+// when this server knows it; now is the client clock's time.
+func (s *Service) taskResult(t *dashscope.Task, function string, now time.Time) TaskResult {
+	r := TaskResult{
+		TaskID: t.ID, Status: string(t.Status), Done: t.Status.Terminal(), Function: function,
+		RequestID: t.RequestID, ErrorCode: t.Code, ErrorMessage: t.Message, ActualPrompt: t.ActualPrompt,
+		VideoURL: t.VideoURL, Simulated: s.opts.Sandbox,
+	}
+	if r.Function == "" {
+		r.Function = s.functionOf(t.ID)
+	}
+	r.SubmitTime = rfc3339(t.SubmitTime.Time)
+	r.ScheduledTime = rfc3339(t.ScheduledTime.Time)
+	r.EndTime = rfc3339(t.EndTime.Time)
+	if !t.SubmitTime.IsZero() {
+		end := now
+		if !t.EndTime.IsZero() {
+			end = t.EndTime.Time
+		}
+		r.AgeSeconds = roundSeconds(end.Sub(t.SubmitTime.Time))
+	}
+	if t.Usage != nil {
+		r.VideoSeconds = t.Usage.VideoDuration
+	}
+	if exp := expiry(t); !exp.IsZero() {
+		r.ExpiresAt = rfc3339(exp)
+	}
+	r.Next = nextStep(t)
+	return r
+}
+
+// expiry is when a task's result stops working: the signed URL's Expires when
+// it has one, else 24 hours after submission.
+func expiry(t *dashscope.Task) time.Time {
+	if u, err := url.Parse(t.VideoURL); err == nil && t.VideoURL != "" {
+		if secs, err := strconv.ParseInt(u.Query().Get("Expires"), 10, 64); err == nil && secs > 0 {
+			return time.Unix(secs, 0)
+		}
+	}
+	if t.SubmitTime.IsZero() || t.Status == dashscope.StatusUnknown {
+		return time.Time{}
+	}
+	return t.SubmitTime.Add(dashscope.ResultTTL)
+}
+
+func nextStep(t *dashscope.Task) string {
+	switch t.Status {
+	case dashscope.StatusSucceeded:
+		return "Download or show video_url before expires_at; it is deleted after 24 hours."
+	case dashscope.StatusFailed:
+		return "Nothing was billed. Fix what error_message names and submit again (with allow_duplicate: true if the arguments are unchanged)."
+	case dashscope.StatusCanceled:
+		return "Canceled before it ran; nothing was billed."
+	case dashscope.StatusUnknown:
+		return "DashScope has no such task: the id is wrong, or the task is older than 24 hours. Check list_tasks."
+	}
+	return "Call wait_task with this task_id; it waits in bounded steps and can be called again until done is true."
+}
+
+// summary is the one-paragraph text an agent reads.
+func (s *Service) summary(r TaskResult) string {
+	var b strings.Builder
+	if r.Simulated {
+		b.WriteString("[SANDBOX: simulated DashScope, no real video was made, nothing billed] ")
+	}
+	what := "Task " + r.TaskID
+	if r.Function != "" {
+		what += " (" + r.Function + ")"
+	}
+	switch dashscope.TaskStatus(r.Status) {
+	case dashscope.StatusSucceeded:
+		fmt.Fprintf(&b, "%s SUCCEEDED after %s: %s", what, human(r.AgeSeconds), r.VideoURL)
+		if r.VideoSeconds > 0 {
+			fmt.Fprintf(&b, " (%gs of video)", r.VideoSeconds)
+		}
+		if r.ExpiresAt != "" {
+			fmt.Fprintf(&b, ". The link expires at %s.", r.ExpiresAt)
+		}
+	case dashscope.StatusFailed:
+		fmt.Fprintf(&b, "%s FAILED: %s: %s. %s", what, r.ErrorCode, r.ErrorMessage, r.Next)
+	case dashscope.StatusCanceled:
+		fmt.Fprintf(&b, "%s was CANCELED. %s", what, r.Next)
+	case dashscope.StatusUnknown:
+		fmt.Fprintf(&b, "%s is UNKNOWN. %s", what, r.Next)
+	default:
+		fmt.Fprintf(&b, "%s is %s", what, r.Status)
+		if r.AgeSeconds > 0 {
+			fmt.Fprintf(&b, ", %s since submission (jobs take %s)", human(r.AgeSeconds), typicalJob)
+		}
+		b.WriteString(". " + r.Next)
+	}
+	return b.String()
+}
+
+// result builds the tool result: the structured task, its summary, and a
+// resource link to the video when there is one.
+func (s *Service) result(r TaskResult, prefix string) *mcp.CallToolResult {
+	text := s.summary(r)
+	if prefix != "" {
+		text = prefix + " " + text
+	}
+	res := mcp.NewToolResultStructured(r, text)
+	if r.VideoURL != "" {
+		desc := "Generated video"
+		if r.ExpiresAt != "" {
+			desc += ", available until " + r.ExpiresAt
+		}
+		res.Content = append(res.Content, mcp.NewResourceLink(r.VideoURL, "vace-"+r.TaskID+".mp4", desc, "video/mp4"))
+	}
+	return res
+}
+
+// toolError turns a failure into a tool error (isError) written for an agent:
+// what happened, whether anything was sent or billed, and what to do.
+func (s *Service) toolError(tool string, err error) *mcp.CallToolResult {
+	return mcp.NewToolResultError(s.explain(tool, err))
+}
+
+func (s *Service) explain(tool string, err error) string {
+	var fe *dashscope.FieldError
+	var ue *dashscope.SubmitUncertainError
+	var apiErr *dashscope.APIError
+	switch {
+	case errors.As(err, &fe):
+		var lines []string
+		for _, e := range flatten(err) {
+			if errors.As(e, &fe) {
+				lines = append(lines, "- "+fe.Error())
+			} else {
+				lines = append(lines, "- "+e.Error())
+			}
+		}
+		return fmt.Sprintf("Invalid arguments for %s (nothing was sent to DashScope):\n%s", tool, strings.Join(lines, "\n"))
+	case errors.As(err, &ue):
+		return fmt.Sprintf("The submission's outcome is unknown: %v. A task may have been created and billed, so it was NOT resent. "+
+			"Call list_tasks with start_time %s to find it before submitting again.", ue.Err, rfc3339(ue.Since.Add(-time.Minute)))
+	case dashscope.IsAuth(err) && !s.client.HasAPIKey():
+		return "No DashScope API key is configured. Set DASHSCOPE_API_KEY in this MCP server's environment " +
+			"(the \"env\" block of your host's server config), or start the server with --sandbox to try every tool against a simulated backend."
+	case dashscope.IsAuth(err):
+		return fmt.Sprintf("DashScope refused the API key (%v). Check DASHSCOPE_API_KEY, and that the key, --region and model "+
+			"belong to the same region (%s uses %s with model %s).", err, s.regionName(), s.client.BaseURL(), s.client.Model())
+	case dashscope.IsThrottled(err):
+		return fmt.Sprintf("DashScope is throttling this account (%v); the request was not accepted and nothing was billed. "+
+			"An account runs at most 2 tasks at a time: wait for a running task (wait_task), then try again.", err)
+	case dashscope.IsArrearage(err):
+		return fmt.Sprintf("DashScope refused the request because the account is overdue (%v). Top up the account, then try again.", err)
+	case errors.As(err, &apiErr) && apiErr.Code == "DataInspectionFailed":
+		return fmt.Sprintf("DashScope's content check refused the prompt or an input (%v). Change the prompt or inputs and try again.", err)
+	case errors.As(err, &apiErr):
+		return fmt.Sprintf("%s failed: %v.", tool, err)
+	}
+	return fmt.Sprintf("%s failed: %v", tool, err)
+}
+
+func (s *Service) regionName() string {
+	for _, r := range dashscope.Regions {
+		if r.BaseURL == s.client.BaseURL() {
+			return "region " + r.Name
+		}
+	}
+	return "this server"
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	if u := errors.Unwrap(err); u != nil {
+		if _, ok := u.(interface{ Unwrap() []error }); ok {
+			return flatten(u)
+		}
+	}
+	return []error{err}
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func roundSeconds(d time.Duration) float64 {
+	return float64(d.Round(100*time.Millisecond)) / float64(time.Second)
+}
+
+// human writes seconds as "3m12s" or "45s".
+func human(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second)).Round(time.Second)
+	if d >= time.Minute && d%time.Minute == 0 {
+		return strings.TrimSuffix(d.String(), "0s")
+	}
+	return d.String()
+}

@@ -1,0 +1,230 @@
+// Package tools is the MCP surface of vace-mcp: one tool per VACE editing
+// function, tools to follow tasks, their schemas (generated from the typed
+// argument structs) and their results. It knows nothing of HTTP; the
+// dashscope package does the talking.
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+)
+
+// Limits of wait_task, in seconds; the schema states the same numbers.
+const (
+	// DefaultWaitSeconds keeps a wait well under the ~60 s some hosts allow a call.
+	DefaultWaitSeconds = 40
+	// MaxWaitSeconds is the longest any common host (Cursor, VS Code) holds a call.
+	MaxWaitSeconds = 300
+)
+
+// Options configures the tools.
+type Options struct {
+	// Client talks to DashScope (or to the sandbox's simulated DashScope).
+	Client *dashscope.Client
+	// Sandbox marks every result as simulated.
+	Sandbox bool
+	// WaitDefault is wait_task's default timeout (default 40 s).
+	WaitDefault time.Duration
+	// ProgressEvery is how often a wait sends a progress notification (default 5 s).
+	ProgressEvery time.Duration
+	// DuplicateWindow is how long an identical submission returns the earlier
+	// task instead of paying again (default 15 min).
+	DuplicateWindow time.Duration
+	// MaxWaitsPerSession caps concurrent wait_task calls per client session (default 16).
+	MaxWaitsPerSession int
+	// MaxWaits caps concurrent wait_task calls in all (default 256).
+	MaxWaits int
+	Logger   *slog.Logger
+	// Version is the server's version, reported at initialize.
+	Version string
+}
+
+// Tool is one MCP tool: its definition and its handler, side by side.
+type Tool struct {
+	Definition mcp.Tool
+	Handler    server.ToolHandlerFunc
+}
+
+// Service holds what the tools share.
+type Service struct {
+	client *dashscope.Client
+	opts   Options
+	log    *slog.Logger
+	guard  *duplicateGuard
+	waits  *waitSlots
+
+	mu        sync.Mutex
+	functions map[string]submitted // task id → what this server submitted
+}
+
+type submitted struct {
+	function string
+	at       time.Time
+}
+
+// New returns the tools' service.
+func New(opts Options) *Service {
+	if opts.WaitDefault <= 0 {
+		opts.WaitDefault = DefaultWaitSeconds * time.Second
+	}
+	if opts.ProgressEvery <= 0 {
+		opts.ProgressEvery = 5 * time.Second
+	}
+	if opts.DuplicateWindow <= 0 {
+		opts.DuplicateWindow = 15 * time.Minute
+	}
+	if opts.MaxWaitsPerSession <= 0 {
+		opts.MaxWaitsPerSession = 16
+	}
+	if opts.MaxWaits <= 0 {
+		opts.MaxWaits = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Service{
+		client:    opts.Client,
+		opts:      opts,
+		log:       opts.Logger,
+		guard:     newDuplicateGuard(opts.DuplicateWindow, opts.Client.Clock().Now),
+		waits:     &waitSlots{perSession: map[string]int{}, maxPerSession: opts.MaxWaitsPerSession, max: opts.MaxWaits},
+		functions: map[string]submitted{},
+	}
+}
+
+// Tools returns every tool, in the order tools/list shows them.
+func (s *Service) Tools() []Tool {
+	return []Tool{
+		s.imageReference(), s.videoRepainting(), s.videoEdit(), s.videoExtension(), s.videoOutpainting(),
+		s.getTask(), s.waitTask(), s.cancelTask(), s.listTasks(),
+	}
+}
+
+// Instructions is what the server tells a client about using it.
+func (s *Service) Instructions() string {
+	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's wan2.1-vace-plus model. " +
+		"The five editing tools (image_reference, video_repainting, video_edit, video_extension, video_outpainting) each submit a paid job " +
+		"(about USD 0.10 per generated second, 5 s videos) and return a task_id at once. Jobs take 5-10 minutes: call wait_task with the task_id " +
+		"until done is true (each call waits at most timeout_seconds, default 40, and reports progress). Videos and task ids expire after 24 hours."
+	if s.opts.Sandbox {
+		text += " SANDBOX MODE: DashScope is simulated; results are a sample video and nothing is billed."
+	}
+	return text
+}
+
+// NewServer returns an MCP server with every tool registered.
+func NewServer(opts Options) *server.MCPServer {
+	s := New(opts)
+	srv := server.NewMCPServer("vace-mcp", opts.Version,
+		server.WithToolCapabilities(false),
+		server.WithInstructions(s.Instructions()),
+		server.WithToolHandlerMiddleware(s.observe),
+	)
+	for _, t := range s.Tools() {
+		srv.AddTool(t.Definition, t.Handler)
+	}
+	return srv
+}
+
+// observe logs every call and turns a panic into a tool error, so one bad
+// call never takes the server (or a stdio host's connection) down.
+func (s *Service) observe(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("tool panicked", slog.String("tool", req.Params.Name), slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+				res, err = mcp.NewToolResultError(fmt.Sprintf("%s hit an internal error (%v). The server is still running; please report this.", req.Params.Name, p)), nil
+			}
+			attrs := []any{slog.String("tool", req.Params.Name), slog.Duration("took", time.Since(start))}
+			if res != nil && res.IsError {
+				attrs = append(attrs, slog.Bool("tool_error", true))
+			}
+			if err != nil {
+				attrs = append(attrs, slog.String("error", err.Error()))
+			}
+			s.log.Info("tool call", attrs...)
+		}()
+		return next(ctx, req)
+	}
+}
+
+// remember records which function made a task, for later results.
+func (s *Service) remember(taskID string, fn dashscope.Function) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	if len(s.functions) >= 4096 {
+		for id, v := range s.functions {
+			if now.Sub(v.at) > dashscope.ResultTTL {
+				delete(s.functions, id)
+			}
+		}
+	}
+	s.functions[taskID] = submitted{function: string(fn), at: now}
+}
+
+func (s *Service) functionOf(taskID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.functions[taskID].function
+}
+
+// annotate sets every hint explicitly (mcp-go's defaults claim destructive
+// and open-world) and the display title.
+func annotate(t *mcp.Tool, title string, readOnly, destructive, idempotent bool) {
+	t.Title = title
+	t.Annotations = mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(readOnly),
+		DestructiveHint: mcp.ToBoolPtr(destructive),
+		IdempotentHint:  mcp.ToBoolPtr(idempotent),
+		OpenWorldHint:   mcp.ToBoolPtr(true), // every tool reaches DashScope
+	}
+}
+
+// waitSlots bounds concurrent waits per session and in all.
+type waitSlots struct {
+	mu            sync.Mutex
+	perSession    map[string]int
+	total         int
+	maxPerSession int
+	max           int
+}
+
+func (w *waitSlots) acquire(session string) (release func(), err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.perSession[session] >= w.maxPerSession:
+		return nil, fmt.Errorf("this client already has %d wait_task calls running (the limit); let one finish first", w.maxPerSession)
+	case w.total >= w.max:
+		return nil, fmt.Errorf("the server already has %d wait_task calls running (the limit); try again shortly", w.max)
+	}
+	w.perSession[session]++
+	w.total++
+	return func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.total--
+		if w.perSession[session]--; w.perSession[session] <= 0 {
+			delete(w.perSession, session)
+		}
+	}, nil
+}
+
+func sessionID(ctx context.Context) string {
+	if cs := server.ClientSessionFromContext(ctx); cs != nil {
+		return cs.SessionID()
+	}
+	return ""
+}

@@ -1,0 +1,227 @@
+package tools
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+)
+
+// testService returns the tools' service on a fake DashScope.
+func testService(t *testing.T) (*Service, *dashscopetest.Server) {
+	t.Helper()
+	fake := dashscopetest.NewServer(t)
+	c, err := fake.Client()
+	require.NoError(t, err)
+	return New(Options{Client: c}), fake
+}
+
+// update rewrites snapshots and generated documentation instead of comparing:
+// UPDATE_TOOLSNAPS=1 go test ./tools/
+var update = os.Getenv("UPDATE_TOOLSNAPS") != ""
+
+// TestToolSchemaSnapshots pins every tool's definition (schemas, annotations,
+// descriptions): a changed schema is a visible diff in review.
+func TestToolSchemaSnapshots(t *testing.T) {
+	s, _ := testService(t)
+	for _, tool := range s.Tools() {
+		t.Run(tool.Definition.Name, func(t *testing.T) {
+			got, err := json.MarshalIndent(tool.Definition, "", "  ")
+			require.NoError(t, err)
+			path := filepath.Join("__toolsnaps__", tool.Definition.Name+".snap")
+			if update {
+				require.NoError(t, os.MkdirAll("__toolsnaps__", 0o755))
+				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
+				return
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err, "no snapshot: run UPDATE_TOOLSNAPS=1 go test ./tools/")
+			assert.Equal(t, strings.TrimSpace(string(want)), string(got), "schema changed: review it, then run UPDATE_TOOLSNAPS=1 go test ./tools/")
+		})
+	}
+}
+
+// TestReadmeToolReferenceIsCurrent fails when README.md's tool reference no
+// longer matches the definitions.
+func TestReadmeToolReferenceIsCurrent(t *testing.T) {
+	s, _ := testService(t)
+	path := filepath.Join("..", "README.md")
+	readme, err := os.ReadFile(path)
+	require.NoError(t, err)
+	const begin, end = "<!-- tools:begin -->\n", "<!-- tools:end -->"
+	before, rest, ok := strings.Cut(string(readme), begin)
+	require.True(t, ok, "README.md lacks %q", begin)
+	current, after, ok := strings.Cut(rest, end)
+	require.True(t, ok, "README.md lacks %q", end)
+	want := Reference(s.Tools())
+	if update {
+		require.NoError(t, os.WriteFile(path, []byte(before+begin+want+end+after), 0o644))
+		return
+	}
+	assert.Equal(t, want, current, "README's tool reference is stale: run UPDATE_TOOLSNAPS=1 go test ./tools/")
+}
+
+// toolsListBudget is the most bytes tools/list may take: every byte is read
+// by the model in every conversation. README reports the current size.
+const toolsListBudget = 22 * 1024
+
+func TestToolsListFitsItsBudget(t *testing.T) {
+	s, _ := testService(t)
+	var defs []mcp.Tool
+	for _, tool := range s.Tools() {
+		defs = append(defs, tool.Definition)
+	}
+	b, err := json.Marshal(mcp.ListToolsResult{Tools: defs})
+	require.NoError(t, err)
+	t.Logf("tools/list is %d bytes (budget %d)", len(b), toolsListBudget)
+	assert.LessOrEqual(t, len(b), toolsListBudget)
+}
+
+func TestEveryArgumentIsDescribed(t *testing.T) {
+	s, _ := testService(t)
+	for _, tool := range s.Tools() {
+		var schema struct {
+			Properties map[string]struct {
+				Description string `json:"description"`
+			} `json:"properties"`
+		}
+		require.NoError(t, json.Unmarshal(tool.Definition.RawInputSchema, &schema))
+		for name, p := range schema.Properties {
+			if tool.Definition.Name == "list_tasks" && (name == "status" || name == "page_no" || name == "page_size") {
+				continue // self-explanatory
+			}
+			assert.NotEmpty(t, p.Description, "%s.%s", tool.Definition.Name, name)
+		}
+	}
+}
+
+// TestSchemaLimitsAgreeWithValidation checks that each numeric range and enum
+// the schema advertises is the one the request validation enforces.
+func TestSchemaLimitsAgreeWithValidation(t *testing.T) {
+	s, _ := testService(t)
+	valid := map[string]map[string]any{
+		"image_reference":   {"prompt": "p", "ref_images_url": []any{"https://x/a.png"}},
+		"video_repainting":  {"prompt": "p", "video_url": "https://x/v.mp4", "control_condition": "depth"},
+		"video_edit":        {"prompt": "p", "video_url": "https://x/v.mp4", "mask_image_url": "https://x/m.png"},
+		"video_extension":   {"prompt": "p", "first_clip_url": "https://x/c.mp4", "video_url": "https://x/v.mp4", "control_condition": "depth"},
+		"video_outpainting": {"prompt": "p", "video_url": "https://x/v.mp4"},
+	}
+	for _, tool := range s.Tools()[:5] {
+		name := tool.Definition.Name
+		var schema struct {
+			Properties map[string]struct {
+				Type    string   `json:"type"`
+				Minimum *float64 `json:"minimum"`
+				Maximum *float64 `json:"maximum"`
+				Enum    []string `json:"enum"`
+			} `json:"properties"`
+		}
+		require.NoError(t, json.Unmarshal(tool.Definition.RawInputSchema, &schema))
+		for field, p := range schema.Properties {
+			try := func(v any) error {
+				args := map[string]any{}
+				for k, v := range valid[name] {
+					args[k] = v
+				}
+				args[field] = v
+				return validateArgs(t, name, args)
+			}
+			if p.Minimum != nil {
+				assert.NoError(t, try(*p.Minimum), "%s.%s at its minimum", name, field)
+				below := *p.Minimum - 0.01
+				if p.Type == "integer" {
+					below = *p.Minimum - 1
+				}
+				assert.Error(t, try(below), "%s.%s below its minimum", name, field)
+			}
+			if p.Maximum != nil {
+				assert.NoError(t, try(*p.Maximum), "%s.%s at its maximum", name, field)
+				above := *p.Maximum + 0.01
+				if p.Type == "integer" {
+					above = *p.Maximum + 1
+				}
+				assert.Error(t, try(above), "%s.%s above its maximum", name, field)
+			}
+			for _, e := range p.Enum {
+				assert.NoError(t, try(e), "%s.%s = %q", name, field, e)
+			}
+			if len(p.Enum) > 0 {
+				assert.Error(t, try("not-"+p.Enum[0]), "%s.%s outside its enum", name, field)
+			}
+		}
+	}
+}
+
+// validateArgs binds and validates arguments as the submit tools do.
+func validateArgs(t *testing.T, tool string, args map[string]any) error {
+	req := mcp.CallToolRequest{}
+	req.Params.Arguments = args
+	var a submitArgs
+	switch tool {
+	case "image_reference":
+		a = bindTo[ImageReferenceArgs](t, req)
+	case "video_repainting":
+		a = bindTo[VideoRepaintingArgs](t, req)
+	case "video_edit":
+		a = bindTo[VideoEditArgs](t, req)
+	case "video_extension":
+		a = bindTo[VideoExtensionArgs](t, req)
+	case "video_outpainting":
+		a = bindTo[VideoOutpaintingArgs](t, req)
+	}
+	return a.request().Validate()
+}
+
+func bindTo[A submitArgs](t *testing.T, req mcp.CallToolRequest) submitArgs {
+	var a A
+	require.NoError(t, bindArgs(req, &a))
+	return a
+}
+
+func TestBindArgsNamesTheArgument(t *testing.T) {
+	tests := []struct {
+		args  any
+		field string
+		says  string
+	}{
+		{map[string]any{"top_scale": "1.5"}, "top_scale", "must be a number, not a JSON string"},
+		{map[string]any{"seed": 1.5}, "seed", "must be an integer"},
+		{map[string]any{"prompt_extend": 1}, "prompt_extend", "must be true or false"},
+		{map[string]any{"prompt": []any{"a"}}, "prompt", "must be a string"},
+		{map[string]any{"videourl": "x"}, "videourl", "it takes prompt, video_url, prompt_extend"},
+		{[]any{"p"}, "arguments", "JSON object"},
+	}
+	for _, tc := range tests {
+		req := mcp.CallToolRequest{}
+		req.Params.Arguments = tc.args
+		var a VideoOutpaintingArgs
+		err := bindArgs(req, &a)
+		var fe *dashscope.FieldError
+		require.ErrorAs(t, err, &fe, "%v", tc.args)
+		assert.Equal(t, tc.field, fe.Field)
+		assert.Contains(t, fe.Problem, tc.says)
+	}
+	req := mcp.CallToolRequest{}
+	var a VideoOutpaintingArgs
+	assert.NoError(t, bindArgs(req, &a), "no arguments at all is an empty object")
+}
+
+func TestExpiryComesFromTheSignedURL(t *testing.T) {
+	task := &dashscope.Task{VideoURL: "https://r.example/x.mp4?Expires=1800000000&Signature=s"}
+	assert.Equal(t, int64(1800000000), expiry(task).Unix())
+	assert.True(t, expiry(&dashscope.Task{}).IsZero())
+}
+
+func TestHumanDurations(t *testing.T) {
+	assert.Equal(t, "45s", human(45))
+	assert.Equal(t, "3m10s", human(190))
+	assert.Equal(t, "5m", human(300))
+}

@@ -64,7 +64,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Client: client, Sandbox: cfg.Sandbox, MaxWaitsPerSession: cfg.MaxWaitsPerSession,
 		ProgressEvery: cfg.ProgressInterval, Logger: logger, Version: appVersion(),
 	})
-	if err := serve(ctx, cfg, srv, stdin, stdout, logger); err != nil {
+	err = serve(ctx, cfg, srv, stdin, stdout, logger)
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		logger.Info("stopped on signal") // a requested shutdown is a clean exit
+	case err != nil:
 		logger.Error("server stopped", slog.String("error", err.Error()))
 		return 1
 	}
@@ -73,7 +77,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // backend returns the DashScope client: the real service, or the sandbox's.
 func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func(), error) {
-	opts := []dashscope.Option{dashscope.WithUserAgent("vace-mcp/" + appVersion())}
+	opts := []dashscope.Option{
+		dashscope.WithUserAgent("vace-mcp/" + appVersion()),
+		dashscope.WithRateLimits(dashscope.RateLimits{Query: cfg.QueryRate}),
+	}
 	if cfg.PollInterval > 0 {
 		opts = append(opts, dashscope.WithPollSchedule(dashscope.FixedSchedule(cfg.PollInterval)))
 	}

@@ -46,6 +46,8 @@ type Config struct {
 	PollInterval time.Duration
 	// ProgressInterval is how often a waiting call reports progress.
 	ProgressInterval time.Duration
+	// QueryRate caps task queries per second (DashScope allows 20 per account).
+	QueryRate float64
 
 	// HTTP transports.
 	AuthToken          string
@@ -119,7 +121,7 @@ func newSpec(getenv func(string) string) *spec {
 
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
-	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress string
+	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
@@ -147,6 +149,7 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("workspace", "DASHSCOPE_WORKSPACE", "", "DashScope workspace id, sent as X-DashScope-WorkSpace", str(&c.Workspace))
 	s.add("poll-interval", "VACE_MCP_POLL_INTERVAL", "", "query task status at this fixed interval (default: an adaptive schedule, about half the official SDK's queries)", str(&r.poll))
 	s.add("progress-interval", "VACE_MCP_PROGRESS_INTERVAL", "5s", "how often wait_task sends a progress notification", str(&r.progress))
+	s.add("query-rate", "VACE_MCP_QUERY_RATE", "20", "task queries per second at most, across all clients (DashScope's account limit is 20; raise it only if yours is higher)", str(&r.queryRate))
 	s.add("log-level", "VACE_MCP_LOG_LEVEL", "info", "log level on stderr: debug, info, warn or error", str(&r.logLevel))
 	s.add("version", "", "false", "print the version and exit", boolean(&c.ShowVersion))
 	s.add("auth-token", "VACE_MCP_AUTH_TOKEN", "", "require 'Authorization: Bearer <token>' on every HTTP request (sse and http)", str(&c.AuthToken))
@@ -219,6 +222,11 @@ func (c *Config) finish(r *raw, s *spec) error {
 			bad("--%s %q: use a positive whole number", name, v)
 		}
 		return n
+	}
+	if q, err := strconv.ParseFloat(r.queryRate, 64); err != nil || q <= 0 {
+		bad("--query-rate %q: use a positive number of queries per second", r.queryRate)
+	} else {
+		c.QueryRate = q
 	}
 	c.MaxBodyBytes = positive("max-body-bytes", r.maxBody)
 	c.MaxSessions = int(positive("max-sessions", r.maxSessions))

@@ -58,7 +58,7 @@ var testLife = dashscopetest.Lifecycle{Queue: 200 * time.Millisecond, Run: 800 *
 var fastFlags = []string{"--poll-interval", "100ms", "--progress-interval", "150ms", "--log-level", "debug"}
 
 // newFake starts a fake DashScope with short jobs unless opts say otherwise.
-func newFake(t *testing.T, opts ...dashscopetest.Option) *dashscopetest.Server {
+func newFake(t testing.TB, opts ...dashscopetest.Option) *dashscopetest.Server {
 	return dashscopetest.NewServer(t, append([]dashscopetest.Option{dashscopetest.WithLifecycle(testLife)}, opts...)...)
 }
 
@@ -103,11 +103,50 @@ func (w *wire) messages() []json.RawMessage {
 	return append([]json.RawMessage(nil), w.msgs...)
 }
 
+// proc is a running server process.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited
+	err    error         // cmd.Wait's result, set before exited closes
+}
+
+func startProc(t testing.TB, cmd *exec.Cmd) *proc {
+	t.Helper()
+	require.NoError(t, cmd.Start())
+	p := &proc{cmd: cmd, exited: make(chan struct{})}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	return p
+}
+
+// exitCode waits up to d for the process to exit and returns its code.
+func (p *proc) exitCode(t testing.TB, d time.Duration) int {
+	t.Helper()
+	select {
+	case <-p.exited:
+		return p.cmd.ProcessState.ExitCode()
+	case <-time.After(d):
+		t.Fatalf("the server did not exit within %s", d)
+		return -1
+	}
+}
+
+// stop asks the server to exit (SIGINT, as Ctrl-C) and kills it if it will not.
+func (p *proc) stop() {
+	_ = p.cmd.Process.Signal(interrupt)
+	select {
+	case <-p.exited:
+	case <-time.After(15 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
 // session is a running server with a connected client.
 type session struct {
 	Client *client.Client
 	Stderr *lockedBuffer
 	Wire   *wire // stdio only: what the server wrote, message by message
+	Proc   *proc // stdio only
 
 	mu            sync.Mutex
 	notifications []mcp.JSONRPCNotification
@@ -139,10 +178,9 @@ func protocols(t *testing.T, f func(t *testing.T, legacy bool)) {
 }
 
 // startStdio runs the binary as a host does and connects a client to its stdio.
-func startStdio(t *testing.T, o startOptions) *session {
+func startStdio(t testing.TB, o startOptions) *session {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, binary, append(append([]string{}, fastFlags...), o.args...)...)
+	cmd := exec.Command(binary, append(append([]string{}, fastFlags...), o.args...)...)
 	cmd.Env = append(baseEnv(), o.env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -150,7 +188,7 @@ func startStdio(t *testing.T, o startOptions) *session {
 	require.NoError(t, err)
 	s := &session{Stderr: &lockedBuffer{}, Wire: &wire{}}
 	cmd.Stderr = s.Stderr
-	require.NoError(t, cmd.Start())
+	s.Proc = startProc(t, cmd)
 
 	pr, pw := io.Pipe()
 	go func() { // tee the server's stdout: every line must be one JSON-RPC message
@@ -166,16 +204,12 @@ func startStdio(t *testing.T, o startOptions) *session {
 	s.Client = connect(t, tr, o.legacy, s)
 	t.Cleanup(func() {
 		_ = s.Client.Close()
-		_ = stdin.Close()
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
+		_ = stdin.Close() // a stdio server exits when its input ends
 		select {
-		case <-done:
+		case <-s.Proc.exited:
 		case <-time.After(10 * time.Second):
-			cancel()
-			<-done
+			s.Proc.stop()
 		}
-		cancel()
 		if t.Failed() {
 			t.Logf("server stderr:\n%s", s.Stderr.String())
 		}
@@ -184,7 +218,7 @@ func startStdio(t *testing.T, o startOptions) *session {
 }
 
 // connect starts and initializes a client on tr, recording notifications.
-func connect(t *testing.T, tr transport.Interface, legacy bool, s *session) *client.Client {
+func connect(t testing.TB, tr transport.Interface, legacy bool, s *session) *client.Client {
 	t.Helper()
 	var opts []client.ClientOption
 	if legacy {
@@ -227,14 +261,14 @@ func baseEnv() []string {
 }
 
 // call calls a tool and returns its result (failing the test on a protocol error).
-func call(t *testing.T, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+func call(t testing.TB, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
 	t.Helper()
 	res, err := callErr(t, c, name, args, "")
 	require.NoError(t, err, "calling %s", name)
 	return res
 }
 
-func callErr(t *testing.T, c *client.Client, name string, args map[string]any, progressToken string) (*mcp.CallToolResult, error) {
+func callErr(t testing.TB, c *client.Client, name string, args map[string]any, progressToken string) (*mcp.CallToolResult, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -259,7 +293,7 @@ func text(r *mcp.CallToolResult) string {
 }
 
 // structured decodes a result's structuredContent.
-func structured(t *testing.T, r *mcp.CallToolResult) map[string]any {
+func structured(t testing.TB, r *mcp.CallToolResult) map[string]any {
 	t.Helper()
 	require.NotNil(t, r.StructuredContent, "no structuredContent in %s", text(r))
 	b, err := json.Marshal(r.StructuredContent)

@@ -20,20 +20,18 @@ import (
 type httpServer struct {
 	URL    string // e.g. http://127.0.0.1:41234
 	Stderr *lockedBuffer
-	cmd    *exec.Cmd
-	done   chan error
+	Proc   *proc
 }
 
 // startHTTP runs the binary with --transport (sse or http) on 127.0.0.1:0.
-func startHTTP(t *testing.T, transportName string, env []string, args ...string) *httpServer {
+func startHTTP(t testing.TB, transportName string, env []string, args ...string) *httpServer {
 	t.Helper()
 	all := append([]string{"--transport", transportName, "--addr", "127.0.0.1:0"}, fastFlags...)
 	cmd := exec.Command(binary, append(all, args...)...)
 	cmd.Env = append(baseEnv(), env...)
-	h := &httpServer{Stderr: &lockedBuffer{}, cmd: cmd, done: make(chan error, 1)}
+	h := &httpServer{Stderr: &lockedBuffer{}}
 	cmd.Stderr = h.Stderr
-	require.NoError(t, cmd.Start())
-	go func() { h.done <- cmd.Wait() }()
+	h.Proc = startProc(t, cmd)
 	require.Eventually(t, func() bool {
 		m := logLine.FindStringSubmatch(h.Stderr.String())
 		if m != nil {
@@ -42,13 +40,7 @@ func startHTTP(t *testing.T, transportName string, env []string, args ...string)
 		return m != nil
 	}, 20*time.Second, 10*time.Millisecond, "the server logs its URL")
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(interrupt)
-		select {
-		case <-h.done:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-h.done
-		}
+		h.Proc.stop()
 		if t.Failed() {
 			t.Logf("server stderr:\n%s", h.Stderr.String())
 		}
@@ -57,7 +49,7 @@ func startHTTP(t *testing.T, transportName string, env []string, args ...string)
 }
 
 // connectHTTP connects an mcp-go client over the binary's transport.
-func connectHTTP(t *testing.T, h *httpServer, transportName string, legacy bool, headers map[string]string) *session {
+func connectHTTP(t testing.TB, h *httpServer, transportName string, legacy bool, headers map[string]string) *session {
 	t.Helper()
 	s := &session{Stderr: h.Stderr}
 	var tr transport.Interface

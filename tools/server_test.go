@@ -1,0 +1,59 @@
+package tools
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+)
+
+func TestAPanickingHandlerBecomesAToolErrorAndTheServerGoesOn(t *testing.T) {
+	fake := dashscopetest.NewServer(t)
+	c, err := fake.Client()
+	require.NoError(t, err)
+	srv := NewServer(Options{Client: c})
+	srv.AddTool(mcp.NewTool("boom", mcp.WithDescription("panics")), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		panic("kaboom")
+	})
+	cl, err := client.NewInProcessClient(srv)
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, cl.Start(ctx))
+	_, err = cl.Initialize(ctx, mcp.InitializeRequest{})
+	require.NoError(t, err)
+
+	req := mcp.CallToolRequest{}
+	req.Params.Name = "boom"
+	res, err := cl.CallTool(ctx, req)
+	require.NoError(t, err, "a panic is not a protocol error")
+	assert.True(t, res.IsError)
+	assert.Contains(t, res.Content[0].(mcp.TextContent).Text, "internal error (kaboom)")
+
+	req.Params.Name = "get_task"
+	req.Params.Arguments = map[string]any{"task_id": "0385dc79-5ff8-4d82-bcb6-000000000000"}
+	res, err = cl.CallTool(ctx, req)
+	require.NoError(t, err)
+	assert.False(t, res.IsError, "the server keeps serving")
+}
+
+func TestWaitSlotsBoundWaitsPerSessionAndInAll(t *testing.T) {
+	w := &waitSlots{perSession: map[string]int{}, maxPerSession: 2, max: 3}
+	r1, err := w.acquire("a")
+	require.NoError(t, err)
+	_, err = w.acquire("a")
+	require.NoError(t, err)
+	_, err = w.acquire("a")
+	assert.ErrorContains(t, err, "this client already has 2")
+	_, err = w.acquire("b")
+	require.NoError(t, err)
+	_, err = w.acquire("c")
+	assert.ErrorContains(t, err, "the server already has 3")
+	r1()
+	_, err = w.acquire("c")
+	assert.NoError(t, err, "a released slot is free again")
+}

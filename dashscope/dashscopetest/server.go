@@ -71,6 +71,9 @@ type Fault struct {
 	Malformed bool
 	// Delay holds the request this long (wall time) before anything else.
 	Delay time.Duration
+	// TruncateAfter answers as usual (status, headers, full Content-Length)
+	// but drops the connection after this many bytes of the body.
+	TruncateAfter int
 	// AfterAccept handles the request first (a submission creates its task)
 	// and then answers with the fault: the client never learns of the task.
 	AfterAccept bool
@@ -177,8 +180,11 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.URL = s.ts.URL
+	// URL is set before serving starts: handlers read it, and a request may
+	// come from another process, which the race detector cannot see.
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	s.URL = "http://" + s.ts.Listener.Addr().String()
+	s.ts.Start()
 	return s
 }
 
@@ -276,6 +282,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		if fault.TruncateAfter > 0 {
+			rec := httptest.NewRecorder()
+			s.handle(rec, r, endpoint, taskID, body)
+			writeTruncated(w, rec, fault.TruncateAfter)
+			return
 		}
 		if !fault.AfterAccept {
 			writeFault(w, *fault)
@@ -388,6 +400,22 @@ func writeFault(w http.ResponseWriter, f Fault) {
 		return
 	}
 	writeError(w, f.Status, f.Code, msg, newID())
+}
+
+// writeTruncated sends a recorded response's head and only n bytes of its
+// body, then closes the connection, as a network failure mid-transfer does.
+func writeTruncated(w http.ResponseWriter, rec *httptest.ResponseRecorder, n int) {
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	body := rec.Body.Bytes()
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(body[:min(n, len(body))])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection without finishing the body
 }
 
 func writeError(w http.ResponseWriter, status int, code, message, requestID string) {

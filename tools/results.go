@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -24,17 +25,19 @@ type TaskResult struct {
 	ScheduledTime string `json:"scheduled_time,omitempty"`
 	EndTime       string `json:"end_time,omitempty"`
 	// AgeSeconds is the time since submission (or, once done, how long the task took).
-	AgeSeconds    float64 `json:"age_seconds,omitempty"`
-	VideoURL      string  `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
-	ExpiresAt     string  `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
-	VideoSeconds  float64 `json:"video_seconds,omitempty" jsonschema_description:"Billed video length (about USD 0.10 per second)."`
-	ErrorCode     string  `json:"error_code,omitempty"`
-	ErrorMessage  string  `json:"error_message,omitempty"`
-	ActualPrompt  string  `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
-	Duplicate     bool    `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
-	WaitedSeconds float64 `json:"waited_seconds,omitempty"`
-	Next          string  `json:"next,omitempty" jsonschema_description:"What to do next."`
-	Simulated     bool    `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
+	AgeSeconds    float64  `json:"age_seconds,omitempty"`
+	VideoURL      string   `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
+	ExpiresAt     string   `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
+	VideoSeconds  float64  `json:"video_seconds,omitempty" jsonschema_description:"Billed video length (about USD 0.10 per second)."`
+	ErrorCode     string   `json:"error_code,omitempty"`
+	ErrorMessage  string   `json:"error_message,omitempty"`
+	ActualPrompt  string   `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
+	Duplicate     bool     `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
+	LocalPath     string   `json:"local_path,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+	WaitedSeconds float64  `json:"waited_seconds,omitempty"`
+	Next          string   `json:"next,omitempty" jsonschema_description:"What to do next."`
+	Simulated     bool     `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
@@ -131,6 +134,12 @@ func (s *Service) summary(r TaskResult) string {
 		}
 		b.WriteString(". " + r.Next)
 	}
+	if r.LocalPath != "" {
+		b.WriteString(" Saved to " + r.LocalPath + ".")
+	}
+	for _, w := range r.Warnings {
+		b.WriteString(" Note: " + w + ".")
+	}
 	return b.String()
 }
 
@@ -148,6 +157,10 @@ func (s *Service) result(r TaskResult, prefix string) *mcp.CallToolResult {
 			desc += ", available until " + r.ExpiresAt
 		}
 		res.Content = append(res.Content, mcp.NewResourceLink(r.VideoURL, "vace-"+r.TaskID+".mp4", desc, "video/mp4"))
+	}
+	if r.LocalPath != "" {
+		res.Content = append(res.Content, mcp.NewResourceLink((&url.URL{Scheme: "file", Path: filepath.ToSlash(r.LocalPath)}).String(),
+			filepath.Base(r.LocalPath), "Generated video, saved locally", "video/mp4"))
 	}
 	return res
 }

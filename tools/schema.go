@@ -28,6 +28,9 @@ func outputSchemaOf(v any) json.RawMessage {
 	return reflectSchema(v, false)
 }
 
+// localNote ends every URL argument's description.
+const localNote = " Or a local file path (uploaded for you)."
+
 func reflectSchema(v any, describe bool) json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
 	s := r.Reflect(v)
@@ -44,12 +47,18 @@ func reflectSchema(v any, describe bool) json.RawMessage {
 			case pair.Value.Description == "":
 				pair.Value.Description = dashscope.FieldDescription(pair.Key)
 			}
+			if describe && strings.HasSuffix(pair.Key, "_url") {
+				pair.Value.Description += localNote
+			}
 			if pair.Value.Items != nil {
 				strip(pair.Value.Items)
 			}
 		}
 	}
 	strip(s)
+	if !describe {
+		s.AdditionalProperties = nil // results may grow fields; clients need not reject them
+	}
 	if s.Required == nil {
 		s.Required = []string{} // clients reject "required": null
 	}

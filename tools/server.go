@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 )
 
 // Limits of wait_task, in seconds; the schema states the same numbers.
@@ -46,6 +47,12 @@ type Options struct {
 	Logger   *slog.Logger
 	// Version is the server's version, reported at initialize.
 	Version string
+	// Files decides which local files may be used as inputs (none when nil).
+	Files *localfiles.Policy
+	// Outputs is where download_video saves videos (downloads are off when nil).
+	Outputs *localfiles.OutputDir
+	// MaxDownloadBytes caps a downloaded video (default 500 MB).
+	MaxDownloadBytes int64
 }
 
 // Tool is one MCP tool: its definition and its handler, side by side.
@@ -91,6 +98,12 @@ func New(opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Files == nil {
+		opts.Files, _ = localfiles.NewPolicy(nil)
+	}
+	if opts.MaxDownloadBytes <= 0 {
+		opts.MaxDownloadBytes = 500 << 20
+	}
 	return &Service{
 		client:    opts.Client,
 		opts:      opts,
@@ -105,7 +118,7 @@ func New(opts Options) *Service {
 func (s *Service) Tools() []Tool {
 	return []Tool{
 		s.imageReference(), s.videoRepainting(), s.videoEdit(), s.videoExtension(), s.videoOutpainting(),
-		s.getTask(), s.waitTask(), s.cancelTask(), s.listTasks(),
+		s.getTask(), s.waitTask(), s.downloadVideo(), s.cancelTask(), s.listTasks(),
 	}
 }
 

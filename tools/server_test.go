@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/mark3labs/mcp-go/client"
@@ -16,7 +17,7 @@ func TestAPanickingHandlerBecomesAToolErrorAndTheServerGoesOn(t *testing.T) {
 	fake := dashscopetest.NewServer(t)
 	c, err := fake.Client()
 	require.NoError(t, err)
-	srv := NewServer(Options{Client: c})
+	srv := NewServer(Options{Client: c, Logger: slog.New(slog.DiscardHandler)})
 	srv.AddTool(mcp.NewTool("boom", mcp.WithDescription("panics")), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("kaboom")
 	})

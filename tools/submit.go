@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,13 +45,16 @@ func submitTool[A submitArgs](s *Service, fn dashscope.Function, title, descript
 
 var taskResultSchema = outputSchemaOf(&TaskResult{})
 
-// submit validates and submits a request, unless an identical one was
-// submitted within the duplicate window.
+// submit validates a request, opens and checks its local files, and submits
+// it (uploading the files first), unless an identical one was submitted
+// within the duplicate window.
 func (s *Service) submit(ctx context.Context, fn dashscope.Function, req dashscope.Request, opts SubmitOptions) *mcp.CallToolResult {
-	if err := req.Validate(); err != nil {
+	in, err := s.openInputs(ctx, req)
+	if err != nil {
 		return s.toolError(string(fn), err)
 	}
-	key, err := duplicateKey(req)
+	defer in.close()
+	key, err := in.key()
 	if err != nil {
 		return s.toolError(string(fn), err)
 	}
@@ -81,15 +83,21 @@ func (s *Service) submit(ctx context.Context, fn dashscope.Function, req dashsco
 	}
 
 	release := s.guard.begin(key)
-	task, err := s.client.Submit(ctx, req)
+	final, err := in.upload(ctx, s.client)
+	if err != nil {
+		release(nil, err)
+		return s.toolError(string(fn), err)
+	}
+	task, err := s.client.Submit(ctx, final)
 	release(task, err)
 	if err != nil {
 		s.log.Warn("submit failed", slog.String("function", string(fn)), slog.String("error", err.Error()))
 		return s.toolError(string(fn), err)
 	}
 	s.remember(task.ID, fn)
-	s.log.Info("submitted", slog.String("function", string(fn)), slog.String("task_id", task.ID))
+	s.log.Info("submitted", slog.String("function", string(fn)), slog.String("task_id", task.ID), slog.Int("uploads", len(in.locals)))
 	r := s.taskResult(task, string(fn), s.client.Clock().Now())
+	r.Warnings = in.warnings
 	r.Next = "Call wait_task with this task_id now; it waits up to 40 s per call and can be called again until done is true."
 	return s.result(r, "Submitted.")
 }
@@ -114,15 +122,6 @@ func (s *Service) duplicateResult(ctx context.Context, fn dashscope.Function, ea
 	ago := s.client.Clock().Now().Sub(earlier.at).Round(time.Second)
 	return s.result(r, fmt.Sprintf("Not submitted again: an identical %s request was submitted %s ago as task %s, so nothing was billed twice. "+
 		"To make another video from the same arguments, call again with allow_duplicate: true.", fn, ago, task.ID))
-}
-
-// duplicateKey identifies a request by its function and exact content.
-func duplicateKey(req dashscope.Request) (string, error) {
-	b, err := json.Marshal(req)
-	if err != nil {
-		return "", err
-	}
-	return string(req.Function()) + ":" + string(b), nil
 }
 
 // duplicateGuard remembers recent submissions by content, so a repeated call

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -12,7 +14,7 @@ import (
 	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
-// TaskIDArgs are the arguments of get_task and cancel_task.
+// TaskIDArgs are the arguments of get_task, cancel_task and download_video.
 type TaskIDArgs struct {
 	TaskID string `json:"task_id" jsonschema_description:"The task_id that an editing tool returned."`
 }
@@ -151,7 +153,7 @@ func (s *Service) handleWait(ctx context.Context, req mcp.CallToolRequest) (*mcp
 			report()
 		case out := <-done:
 			prog.settle() // no notification may follow the result
-			return s.waitResult(ctx, args.TaskID, out.task, out.err, latest, time.Since(started), timeout), nil
+			return s.waitResult(ctx, args, out.task, out.err, latest, time.Since(started), timeout), nil
 		}
 	}
 }
@@ -174,9 +176,10 @@ func (s *Service) reportWait(prog *progress, o *dashscope.Observation, waited, t
 }
 
 // waitResult shapes how a wait ended.
-func (s *Service) waitResult(ctx context.Context, taskID string, task *dashscope.Task, err error, latest *dashscope.Observation,
+func (s *Service) waitResult(ctx context.Context, args WaitTaskArgs, task *dashscope.Task, err error, latest *dashscope.Observation,
 	waited, timeout time.Duration) *mcp.CallToolResult {
 	now := s.client.Clock().Now()
+	taskID := args.TaskID
 	switch {
 	case err == nil:
 		r := s.taskResult(task, "", now)
@@ -198,6 +201,62 @@ func (s *Service) waitResult(ctx context.Context, taskID string, task *dashscope
 	r.Next = fmt.Sprintf("Not finished after waiting %s (jobs take %s). Call wait_task again with the same task_id to keep waiting.",
 		timeout, typicalJob)
 	return s.result(r, "")
+}
+
+// downloadTimeout bounds saving one video (a few MB to a few tens of MB).
+const downloadTimeout = 3 * time.Minute
+
+func (s *Service) downloadVideo() Tool {
+	def := mcp.NewToolWithRawSchema("download_video",
+		"Save a succeeded task's video in the server's output directory and return its local_path (video URLs expire after 24 hours). "+
+			"Saving the same task again returns the saved file.",
+		schemaOf(&TaskIDArgs{}))
+	def.RawOutputSchema = taskResultSchema
+	annotate(&def, "Save a video locally", false, false, true)
+	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		var args TaskIDArgs
+		if err := bindArgs(req, &args); err != nil {
+			return s.toolError("download_video", err), nil
+		}
+		task, err := s.client.GetTask(ctx, args.TaskID)
+		if err != nil {
+			return s.toolError("download_video", err), nil
+		}
+		r := s.taskResult(task, "", s.client.Clock().Now())
+		if task.Status != dashscope.StatusSucceeded {
+			return mcp.NewToolResultError(fmt.Sprintf("Task %s is %s: there is no video to save. %s", task.ID, task.Status, r.Next)), nil
+		}
+		if err := s.download(ctx, &r); err != nil {
+			return mcp.NewToolResultError(fmt.Sprintf("Saving the video of task %s failed: %v. Nothing was saved; call download_video again.", task.ID, err)), nil
+		}
+		return s.result(r, "Saved."), nil
+	}}
+}
+
+// download saves a succeeded task's video in the output directory (once:
+// a saved video is reused) and records where.
+func (s *Service) download(ctx context.Context, r *TaskResult) error {
+	if s.opts.Outputs == nil {
+		return errors.New("downloads are off on this server")
+	}
+	name := "vace-" + r.TaskID + ".mp4"
+	if p, ok := s.opts.Outputs.Existing(name); ok {
+		r.LocalPath = p
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+	defer cancel()
+	path, err := s.opts.Outputs.Save(name, func(w io.Writer) error {
+		_, err := s.client.Download(ctx, r.VideoURL, w, s.opts.MaxDownloadBytes)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("download failed", slog.String("task_id", r.TaskID), slog.String("error", err.Error()))
+		return err
+	}
+	s.log.Info("downloaded", slog.String("task_id", r.TaskID), slog.String("path", path))
+	r.LocalPath = path
+	return nil
 }
 
 func (s *Service) cancelTask() Tool {

@@ -21,7 +21,9 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/cli"
 	"github.com/vace-mcp/vace-mcp/internal/config"
+	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
 	"github.com/vace-mcp/vace-mcp/internal/sandbox"
 	"github.com/vace-mcp/vace-mcp/tools"
@@ -37,8 +39,26 @@ func main() {
 	os.Exit(code)
 }
 
-// run is the whole program; it returns the exit code.
+// run is the whole program; it returns the exit code. The first argument
+// may name a command: call (run one tool) or doctor (check the setup);
+// without one, the server runs.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	command := "serve"
+	if len(args) > 0 && (args[0] == "call" || args[0] == "doctor") {
+		command, args = args[0], args[1:]
+	}
+	var call cli.CallOptions
+	if command == "call" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, cli.CallUsage)
+			return 0
+		}
+		var err error
+		if call, args, err = cli.ParseCall(args, config.IsFlag, config.IsBoolFlag); err != nil {
+			fmt.Fprintf(stderr, "vace-mcp call: %v\n\n%s\n", err, cli.CallUsage)
+			return 2
+		}
+	}
 	cfg, err := config.Parse(args, os.Getenv, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -51,7 +71,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "vace-mcp", appVersion())
 		return 0
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	level := cfg.LogLevel
+	if command != "serve" && level == slog.LevelInfo {
+		level = slog.LevelWarn // a person at a terminal wants the result, not the server's diary
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if command == "call" {
+		cfg.AllowedDirs = append(cfg.AllowedDirs, call.LocalDirs()...) // the files the person named
+	}
 
 	client, closeBackend, err := backend(cfg, logger)
 	if err != nil {
@@ -60,10 +87,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	defer closeBackend()
 
+	outputs, err := localfiles.NewOutputDir(cfg.OutputDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "vace-mcp: --output-dir: %v\n", err)
+		return 2
+	}
+	if command == "doctor" {
+		return cli.Doctor(ctx, cli.Setup{
+			Client: client, Sandbox: cfg.Sandbox, HasKey: cfg.APIKey != "", Region: cfg.Region,
+			AllowDirs: cfg.AllowedDirs, Outputs: outputs, AuthToken: cfg.AuthToken != "",
+			Transport: cfg.Transport, ListenAddr: cfg.Addr,
+		}, stdout)
+	}
+	files, err := localfiles.NewPolicy(cfg.AllowedDirs)
+	if err != nil {
+		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
+		return 2
+	}
 	srv := tools.NewServer(tools.Options{
 		Client: client, Sandbox: cfg.Sandbox, MaxWaitsPerSession: cfg.MaxWaitsPerSession,
 		ProgressEvery: cfg.ProgressInterval, Logger: logger, Version: appVersion(),
+		Files: files, Outputs: outputs,
 	})
+	if command == "call" {
+		return cli.Call(ctx, srv, call, stdout, stderr)
+	}
 	err = serve(ctx, cfg, srv, stdin, stdout, logger)
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):

@@ -108,6 +108,26 @@ func Parse(args []string, getenv func(string) string, stderr io.Writer) (*Config
 	return c, nil
 }
 
+// IsFlag reports whether name (without dashes) is one of the server's flags.
+func IsFlag(name string) bool {
+	for _, f := range Flags() {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// IsBoolFlag reports whether the flag takes no value.
+func IsBoolFlag(name string) bool {
+	for _, f := range Flags() {
+		if f.Name == name {
+			return f.Default == "true" || f.Default == "false"
+		}
+	}
+	return false
+}
+
 // Flags lists every flag, for documentation.
 func Flags() []Flag {
 	s := newSpec(func(string) string { return "" })

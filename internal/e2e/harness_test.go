@@ -165,9 +165,10 @@ func (s *session) progress(token string) []map[string]any {
 }
 
 type startOptions struct {
-	env    []string
-	args   []string
-	legacy bool // pin the 2025-11-25 handshake that today's hosts use
+	env        []string
+	args       []string
+	legacy     bool // pin the 2025-11-25 handshake that today's hosts use
+	clientOpts []client.ClientOption
 }
 
 // protocols runs f once with the 2025-11-25 handshake today's hosts use and
@@ -201,7 +202,7 @@ func startStdio(t testing.TB, o startOptions) *session {
 		_ = pw.Close()
 	}()
 	tr := transport.NewIO(pr, stdin, io.NopCloser(strings.NewReader("")))
-	s.Client = connect(t, tr, o.legacy, s)
+	s.Client = connect(t, tr, o.legacy, s, o.clientOpts...)
 	t.Cleanup(func() {
 		_ = s.Client.Close()
 		_ = stdin.Close() // a stdio server exits when its input ends
@@ -218,9 +219,8 @@ func startStdio(t testing.TB, o startOptions) *session {
 }
 
 // connect starts and initializes a client on tr, recording notifications.
-func connect(t testing.TB, tr transport.Interface, legacy bool, s *session) *client.Client {
+func connect(t testing.TB, tr transport.Interface, legacy bool, s *session, opts ...client.ClientOption) *client.Client {
 	t.Helper()
-	var opts []client.ClientOption
 	if legacy {
 		opts = append(opts, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
 	}

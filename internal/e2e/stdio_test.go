@@ -28,8 +28,8 @@ func TestToolsAreListedWithSchemasAndTruthfulAnnotations(t *testing.T) {
 		}
 		submits := []string{"image_reference", "video_repainting", "video_edit", "video_extension", "video_outpainting"}
 		reads := []string{"get_task", "wait_task", "list_tasks"}
-		require.Len(t, byName, len(submits)+len(reads)+1)
-		for _, name := range append(append(submits, reads...), "cancel_task") {
+		require.Len(t, byName, len(submits)+len(reads)+2)
+		for _, name := range append(append(submits, reads...), "cancel_task", "download_video") {
 			tool, ok := byName[name]
 			require.True(t, ok, name)
 			assert.NotEmpty(t, tool.Description, name)
@@ -50,6 +50,10 @@ func TestToolsAreListedWithSchemasAndTruthfulAnnotations(t *testing.T) {
 			case contains(reads, name):
 				assert.True(t, *a.ReadOnlyHint, name)
 				assert.False(t, *a.DestructiveHint, name)
+			case name == "download_video":
+				assert.False(t, *a.ReadOnlyHint, "it writes a file")
+				assert.False(t, *a.DestructiveHint, name)
+				assert.True(t, *a.IdempotentHint, name)
 			default:
 				assert.False(t, *a.ReadOnlyHint, name)
 				assert.True(t, *a.DestructiveHint, "cancel_task is destructive")
@@ -131,7 +135,8 @@ func TestBadInputIsAToolErrorNamingTheFieldAndNothingIsSent(t *testing.T) {
 		{"wrong type", "video_outpainting", map[string]any{"prompt": "p", "video_url": v, "top_scale": "big"}, "top_scale", "must be a number"},
 		{"out of range", "video_outpainting", map[string]any{"prompt": "p", "video_url": v, "top_scale": 2.5}, "top_scale", "between 1.0 and 2.0"},
 		{"missing field", "video_outpainting", map[string]any{"prompt": "p"}, "video_url", "required"},
-		{"malformed URL", "video_outpainting", map[string]any{"prompt": "p", "video_url": "not a url"}, "video_url", "http(s) or oss://"},
+		{"not a URL nor an absolute path", "video_outpainting", map[string]any{"prompt": "p", "video_url": "not a url"}, "video_url", "http(s) URL"},
+		{"malformed URL", "video_outpainting", map[string]any{"prompt": "p", "video_url": "https://"}, "video_url", "no host"},
 		{"unsupported scheme", "video_repainting", map[string]any{"prompt": "p", "video_url": "ftp://h/v.mp4", "control_condition": "depth"}, "video_url", "http(s) or oss://"},
 		{"unknown argument", "video_outpainting", map[string]any{"prompt": "p", "video_url": v, "top_scal": 1.5}, "top_scal", "not an argument"},
 		{"prompt too long", "video_outpainting", map[string]any{"prompt": strings.Repeat("a", 801), "video_url": v}, "prompt", "at most 800"},
@@ -358,7 +363,7 @@ func TestWithoutAKeyToolsAreListedAndCallsSayHowToConfigure(t *testing.T) {
 	s := startStdio(t, startOptions{legacy: true})
 	res, err := s.Client.ListTools(context.Background(), mcp.ListToolsRequest{})
 	require.NoError(t, err)
-	assert.Len(t, res.Tools, 9)
+	assert.Len(t, res.Tools, 10)
 
 	out := call(t, s.Client, "video_outpainting", map[string]any{"prompt": "p", "video_url": "https://x/v.mp4"})
 	require.True(t, out.IsError)

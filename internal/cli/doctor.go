@@ -1,0 +1,132 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/localfiles"
+)
+
+// Setup is what doctor checks.
+type Setup struct {
+	Client     *dashscope.Client
+	Sandbox    bool
+	HasKey     bool
+	Region     string
+	AllowDirs  []string
+	Outputs    *localfiles.OutputDir
+	AuthToken  bool
+	Transport  string
+	ListenAddr string
+}
+
+// check is one line of the report.
+type check struct {
+	status string // ok, warn, FAIL, info
+	what   string
+	fix    string
+}
+
+// Doctor checks the setup without spending money (it lists tasks and asks
+// for an upload policy, both free) and prints one line per check with what
+// to do about problems. It returns 0 when nothing failed, else 1.
+func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
+	var checks []check
+	add := func(status, what, fix string) { checks = append(checks, check{status, what, fix}) }
+
+	switch {
+	case s.Sandbox:
+		add("ok", "sandbox mode: DashScope is simulated, no key needed", "")
+	case s.HasKey:
+		add("ok", "DASHSCOPE_API_KEY is set", "")
+	default:
+		add("FAIL", "DASHSCOPE_API_KEY is not set", "get a key in the Model Studio console of your region and export DASHSCOPE_API_KEY=sk-..., or try --sandbox")
+	}
+
+	root, model := s.Client.BaseURL(), s.Client.Model()
+	switch r, known := regionOfRoot(root); {
+	case s.Sandbox:
+	case known && r.Model != model:
+		add("FAIL", fmt.Sprintf("the API root %s is region %s, whose model is %s, but the model is %s", root, r.Name, r.Model, model),
+			"use --region "+r.Name+" without --model, or the model of your region")
+	case known:
+		add("ok", fmt.Sprintf("region %s: %s, model %s", r.Name, root, model), "")
+	default:
+		add("warn", fmt.Sprintf("custom API root %s with model %s", root, model),
+			"make sure it serves the same region as your key (intl keys use wan2.1-vace-plus, cn keys wanx2.1-vace-plus)")
+	}
+
+	if s.Sandbox || s.HasKey {
+		ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		_, err := s.Client.ListTasks(ctx, dashscope.ListFilter{PageSize: 1})
+		var netErr *net.OpError
+		switch {
+		case err == nil:
+			add("ok", "DashScope answers and accepts the key (listed tasks, free)", "")
+		case dashscope.IsAuth(err):
+			add("FAIL", "DashScope refused the key: "+err.Error(),
+				"check the key, and that key, --region and model belong to one region (a key from Beijing does not work in Singapore)")
+		case errors.As(err, &netErr):
+			add("FAIL", "cannot reach "+root+": "+err.Error(), "check the network, proxy settings, or --base-url")
+		default:
+			add("FAIL", "listing tasks failed: "+err.Error(), "see the error; --log-level debug shows more")
+		}
+		if err == nil {
+			if _, err := s.Client.GetUploadPolicy(ctx); err != nil {
+				add("warn", "temporary uploads are unavailable ("+err.Error()+"): local files cannot be used",
+					"the vendor offers temporary storage in the Beijing region; elsewhere, pass public http(s) URLs")
+			} else {
+				add("ok", "temporary uploads work (local files can be used)", "")
+			}
+		}
+	}
+
+	if len(s.AllowDirs) == 0 {
+		add("info", "no --allow-dir: tools accept only URLs (and files inside a stdio client's roots)", "add --allow-dir DIR to let tools read local files from DIR")
+	} else if p, err := localfiles.NewPolicy(s.AllowDirs); err != nil {
+		add("FAIL", err.Error(), "give existing directories to --allow-dir")
+	} else {
+		add("ok", "local files allowed from "+strings.Join(p.Dirs(), ", "), "")
+	}
+	if err := s.Outputs.CheckWritable(); err != nil {
+		add("FAIL", err.Error(), "choose a writable --output-dir")
+	} else {
+		add("ok", "downloads go to "+s.Outputs.Dir(), "")
+	}
+	if s.Transport != "" && s.Transport != "stdio" {
+		if s.AuthToken {
+			add("ok", "HTTP requests need the auth token", "")
+		} else {
+			add("info", "HTTP without --auth-token: fine on loopback ("+s.ListenAddr+"), refused elsewhere", "set --auth-token to serve other machines")
+		}
+	}
+
+	failed := false
+	for _, c := range checks {
+		fmt.Fprintf(stdout, "%-4s  %s\n", c.status, c.what)
+		if c.fix != "" && c.status != "ok" {
+			fmt.Fprintf(stdout, "      → %s\n", c.fix)
+		}
+		failed = failed || c.status == "FAIL"
+	}
+	if failed {
+		return 1
+	}
+	return 0
+}
+
+func regionOfRoot(root string) (dashscope.Region, bool) {
+	for _, r := range dashscope.Regions {
+		if strings.TrimRight(root, "/") == r.BaseURL {
+			return r, true
+		}
+	}
+	return dashscope.Region{}, false
+}

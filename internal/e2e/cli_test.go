@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+)
+
+// runCLI runs the binary with args in dir and returns stdout, stderr and the exit code.
+func runCLI(t *testing.T, dir string, env []string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	cmd.Env = append(baseEnv(), env...)
+	var stdout, stderr lockedBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exit, ok := err.(*exec.ExitError); ok {
+		code = exit.ExitCode()
+	} else {
+		require.NoError(t, err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+func TestCallRunsAWholeSandboxJobWithProgressAndSavesTheVideo(t *testing.T) {
+	dir := t.TempDir()
+	stdout, stderr, code := runCLI(t, dir, nil, "call", "video_outpainting", "--sandbox", "--prompt", "a violinist on a wider stage",
+		"--video_url", "https://example.com/in.mp4", "--left_scale", "1.5", "--wait", "--download", "--poll-interval", "500ms", "--progress-interval", "1s")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	assert.Contains(t, stdout, "SANDBOX")
+	assert.Contains(t, stdout, "SUCCEEDED")
+	assert.Contains(t, stderr, "[sandbox] RUNNING", "progress is shown on stderr")
+	assert.Contains(t, stderr, "SANDBOX MODE")
+	files, err := filepath.Glob(filepath.Join(dir, "vace-output", "vace-*.mp4"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+	saved, _ := os.ReadFile(files[0])
+	assert.Equal(t, dashscopetest.SampleVideo, saved)
+}
+
+func TestCallPrintsJSONAndUploadsTheFilesItNames(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "clip.mp4"), dashscopetest.SampleVideo, 0o644))
+	fake := newFake(t)
+	stdout, stderr, code := runCLI(t, dir, fakeEnv(fake), "call", "video_extension", "--prompt", "a dog skateboarding",
+		"--first_clip_url", "clip.mp4", "--json")
+	require.Equal(t, 0, code, stderr)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out), stdout)
+	assert.Equal(t, "PENDING", out["status"])
+	require.Len(t, fake.Uploads(), 1, "a relative path on the command line is the person's own file")
+	assert.Contains(t, string(fake.Requests(dashscopetest.EndpointSubmit)[0].Body), `"first_clip_url":"oss://`)
+}
+
+func TestCallExplainsBadInput(t *testing.T) {
+	fake := newFake(t)
+	stdout, _, code := runCLI(t, t.TempDir(), fakeEnv(fake), "call", "video_outpainting", "--prompt", "p", "--video_url", "https://x/v.mp4", "--top_scale", "3")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout, "top_scale: must be between 1.0 and 2.0")
+	_, stderr, code := runCLI(t, t.TempDir(), fakeEnv(fake), "call", "make_movie")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "video_outpainting")
+	_, stderr, code = runCLI(t, t.TempDir(), fakeEnv(fake), "call", "video_outpainting", "--top_scal", "1.5")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "takes no --top_scal")
+	assert.Empty(t, fake.Requests())
+}
+
+func TestDoctorChecksTheSetupWithoutSpending(t *testing.T) {
+	fake := newFake(t)
+	stdout, _, code := runCLI(t, t.TempDir(), fakeEnv(fake), "doctor")
+	assert.Equal(t, 0, code, stdout)
+	assert.Contains(t, stdout, "accepts the key")
+	assert.Contains(t, stdout, "temporary uploads work")
+	assert.Zero(t, fake.Count(dashscopetest.EndpointSubmit), "doctor never submits")
+
+	stdout, _, code = runCLI(t, t.TempDir(), []string{"DASHSCOPE_API_KEY=sk-wrong", "DASHSCOPE_BASE_URL=" + fake.BaseURL()}, "doctor")
+	assert.Equal(t, 1, code)
+	assert.Contains(t, stdout, "FAIL  DashScope refused the key")
+	assert.NotContains(t, stdout, "sk-wrong")
+
+	stdout, _, code = runCLI(t, t.TempDir(), nil, "doctor", "--region", "cn", "--allow-dir", "/no/such/dir")
+	assert.Equal(t, 1, code)
+	for _, want := range []string{"FAIL  DASHSCOPE_API_KEY is not set", "region cn", "FAIL  --allow-dir /no/such/dir"} {
+		assert.Contains(t, stdout, want)
+	}
+	assert.True(t, strings.Contains(stdout, "→"), "each problem says what to do")
+}

@@ -85,15 +85,33 @@ func TestDefaultScheduleStaysWithinItsBounds(t *testing.T) {
 	assert.Less(t, dashscope.DefaultSchedule.Interval(9*time.Minute, 20), 5*time.Second, "dense polling where jobs end")
 }
 
-// BenchmarkPollSchedules reports, for the issue's job mix, the queries per job
-// and the mean detection delay (time from a task ending to the wait seeing
-// it) of the default schedule and of the official SDK's.
+// wideMix is a mix the schedule's duration model does not expect: jobs
+// ending uniformly between 1 and 20 minutes.
+func wideMix(n int) []time.Duration {
+	r := rand.New(rand.NewPCG(3, 4))
+	jobs := make([]time.Duration, n)
+	for i := range jobs {
+		jobs[i] = time.Minute + time.Duration(r.Float64()*float64(19*time.Minute))
+	}
+	return jobs
+}
+
+// BenchmarkPollSchedules reports, for the issue's job mix and for a mix the
+// model does not expect, the queries per job and the mean detection delay
+// (time from a task ending to the wait seeing it) of the default schedule
+// and of the official SDK's.
 func BenchmarkPollSchedules(b *testing.B) {
-	jobs := benchmarkMix(20000)
 	for _, tc := range []struct {
 		name string
 		s    dashscope.PollSchedule
-	}{{"default", dashscope.DefaultSchedule}, {"sdk", dashscope.SDKSchedule{}}} {
+		jobs []time.Duration
+	}{
+		{"mix=issue/default", dashscope.DefaultSchedule, benchmarkMix(20000)},
+		{"mix=issue/sdk", dashscope.SDKSchedule{}, benchmarkMix(20000)},
+		{"mix=wide/default", dashscope.DefaultSchedule, wideMix(5000)},
+		{"mix=wide/sdk", dashscope.SDKSchedule{}, wideMix(5000)},
+	} {
+		jobs := tc.jobs
 		b.Run(tc.name, func(b *testing.B) {
 			var q, d float64
 			for b.Loop() {

@@ -127,7 +127,8 @@ func (s *Service) Instructions() string {
 	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's wan2.1-vace-plus model. " +
 		"The five editing tools (image_reference, video_repainting, video_edit, video_extension, video_outpainting) each submit a paid job " +
 		"(about USD 0.10 per generated second, 5 s videos) and return a task_id at once. Jobs take 5-10 minutes: call wait_task with the task_id " +
-		"until done is true (each call waits at most timeout_seconds, default 40, and reports progress). Videos and task ids expire after 24 hours."
+		"until done is true (each call waits at most timeout_seconds, default 40, and reports progress). Videos and task ids expire after 24 hours: " +
+		"download_video saves a finished video on the server's disk."
 	if s.opts.Sandbox {
 		text += " SANDBOX MODE: DashScope is simulated; results are a sample video and nothing is billed."
 	}

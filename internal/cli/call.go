@@ -240,16 +240,10 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 	return 0
 }
 
-var progressTokens struct {
-	sync.Mutex
-	n int
-}
-
+// callTool calls a tool with a progress token, so waits report progress.
 func callTool(ctx context.Context, c *client.Client, bar *progressBar, name string, args map[string]any) (*mcp.CallToolResult, error) {
-	progressTokens.Lock()
-	progressTokens.n++
-	token := fmt.Sprintf("cli-%d", progressTokens.n)
-	progressTokens.Unlock()
+	bar.calls++ // calls are sequential
+	token := fmt.Sprintf("cli-%d", bar.calls)
 	req := mcp.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
@@ -354,6 +348,8 @@ func resultText(res *mcp.CallToolResult) string {
 // progressBar draws progress notifications on stderr: one redrawn line on
 // a terminal, a line per update otherwise.
 type progressBar struct {
+	calls int // progress tokens used, one per call
+
 	mu    sync.Mutex
 	w     io.Writer
 	tty   bool

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+	"github.com/vace-mcp/vace-mcp/internal/docgen"
 )
 
 // testService returns the tools' service on a fake DashScope.
@@ -26,7 +27,7 @@ func testService(t *testing.T) (*Service, *dashscopetest.Server) {
 
 // update rewrites snapshots and generated documentation instead of comparing:
 // UPDATE_TOOLSNAPS=1 go test ./tools/
-var update = os.Getenv("UPDATE_TOOLSNAPS") != ""
+var update = docgen.Update
 
 // TestToolSchemaSnapshots pins every tool's definition (schemas, annotations,
 // descriptions): a changed schema is a visible diff in review.
@@ -53,20 +54,7 @@ func TestToolSchemaSnapshots(t *testing.T) {
 // longer matches the definitions.
 func TestReadmeToolReferenceIsCurrent(t *testing.T) {
 	s, _ := testService(t)
-	path := filepath.Join("..", "README.md")
-	readme, err := os.ReadFile(path)
-	require.NoError(t, err)
-	const begin, end = "<!-- tools:begin -->\n", "<!-- tools:end -->"
-	before, rest, ok := strings.Cut(string(readme), begin)
-	require.True(t, ok, "README.md lacks %q", begin)
-	current, after, ok := strings.Cut(rest, end)
-	require.True(t, ok, "README.md lacks %q", end)
-	want := Reference(s.Tools())
-	if update {
-		require.NoError(t, os.WriteFile(path, []byte(before+begin+want+end+after), 0o644))
-		return
-	}
-	assert.Equal(t, want, current, "README's tool reference is stale: run UPDATE_TOOLSNAPS=1 go test ./tools/")
+	docgen.CheckSection(t, filepath.Join("..", "README.md"), "tools", Reference(s.Tools()))
 }
 
 // toolsListBudget is the most bytes tools/list may take: every byte is read

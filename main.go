@@ -26,6 +26,7 @@ import (
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
 	"github.com/vace-mcp/vace-mcp/internal/sandbox"
+	"github.com/vace-mcp/vace-mcp/internal/stdio"
 	"github.com/vace-mcp/vace-mcp/tools"
 )
 
@@ -156,11 +157,8 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 // serve runs the chosen transport until ctx ends (or stdin closes, for stdio).
 func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
 	if cfg.Transport == config.TransportStdio {
-		stdio := server.NewStdioServer(srv)
-		server.WithWorkerPoolSize(64)(stdio) // waits are long: mcp-go's default of 5 would queue the sixth call
-		stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelError))
 		logger.Info("serving MCP over stdio")
-		return stdio.Listen(ctx, stdin, stdout)
+		return stdio.Serve(ctx, srv, stdin, stdout, logger)
 	}
 	if err := mcphttp.CheckExposure(cfg.Addr, cfg.AuthToken, cfg.InsecureNoAuth); err != nil {
 		return err

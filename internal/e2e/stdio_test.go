@@ -293,6 +293,10 @@ func TestCancellingAWaitStopsPolling(t *testing.T) {
 	after := fake.Count(dashscopetest.EndpointGetTask)
 	time.Sleep(time.Second)
 	assert.LessOrEqual(t, fake.Count(dashscopetest.EndpointGetTask), after, "no queries after the wait was cancelled")
+	for _, m := range s.Wire.messages() { // neither mcp-go's error nor the tool's own answer
+		assert.NotContains(t, string(m), "context canceled", "a cancelled request gets no response")
+		assert.NotContains(t, string(m), "wait_task was cancelled", "a cancelled request gets no response")
+	}
 }
 
 func TestDuplicateSubmissionsReturnTheEarlierTask(t *testing.T) {

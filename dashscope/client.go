@@ -33,6 +33,17 @@ var (
 // Regions lists the known regions by name.
 var Regions = map[string]Region{RegionIntl.Name: RegionIntl, RegionCN.Name: RegionCN}
 
+// RegionOf returns the region whose API root is root, if it is a known one.
+func RegionOf(root string) (Region, bool) {
+	root = strings.TrimRight(root, "/")
+	for _, r := range Regions {
+		if root == r.BaseURL {
+			return r, true
+		}
+	}
+	return Region{}, false
+}
+
 // RateLimits caps the client's request rates, per second. The defaults are
 // the account limits: 2 submissions and 20 task queries a second.
 type RateLimits struct {
@@ -402,11 +413,11 @@ func (c *Client) apiError(resp *http.Response, data []byte) *APIError {
 		}
 	} else {
 		e.Message = strings.TrimSpace(string(data))
-		if len(e.Message) > 200 {
-			e.Message = e.Message[:200] + "…"
-		}
 	}
-	e.Message = c.redact(e.Message)
+	e.Message = c.redact(e.Message) // before shortening, which could cut the key in two
+	if r := []rune(e.Message); len(r) > 200 {
+		e.Message = string(r[:200]) + "…"
+	}
 	if s := resp.Header.Get("Retry-After"); s != "" {
 		if secs, err := strconv.Atoi(s); err == nil && secs > 0 {
 			e.RetryAfter = time.Duration(secs) * time.Second

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -201,12 +204,51 @@ func TestSubmitIsRetriedWhenNoConnectionWasMade(t *testing.T) {
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close()) // nothing listens there now
 
-	c, err := dashscope.NewClient(dashscope.WithAPIKey("k"), dashscope.WithBaseURL("http://"+addr+"/api/v1"), fastRetries)
+	var dials atomic.Int32
+	dialer := &net.Dialer{}
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		dials.Add(1)
+		return dialer.DialContext(ctx, network, a)
+	}}}
+	c, err := dashscope.NewClient(dashscope.WithAPIKey("k"), dashscope.WithBaseURL("http://"+addr+"/api/v1"), fastRetries, dashscope.WithHTTPClient(hc))
 	require.NoError(t, err)
 	_, err = c.Submit(t.Context(), outpaint)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, dashscope.ErrSubmitUncertain, "a refused connection sent nothing")
 	assert.Contains(t, err.Error(), "connect")
+	assert.EqualValues(t, 4, dials.Load(), "nothing was sent, so every attempt of the policy was made")
+}
+
+func TestPointerRequestsWorkToo(t *testing.T) {
+	srv := dashscopetest.NewServer(t)
+	c := newClient(t, srv)
+	req := outpaint
+	_, err := c.Submit(t.Context(), &req)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(srv.Requests(dashscopetest.EndpointSubmit)[0].Body),
+		`{"model":"wan2.1-vace-plus","input":{"function":"video_outpainting","prompt":"a violinist on a wider stage","video_url":"https://example.com/in.mp4"},"parameters":{"top_scale":1.5}}`)
+}
+
+func TestAPromptThatLooksLikeAnOSSURLDoesNotAskForOSSResolution(t *testing.T) {
+	srv := dashscopetest.NewServer(t)
+	c := newClient(t, srv)
+	_, err := c.Submit(t.Context(), dashscope.VideoOutpainting{Prompt: "oss://not-a-url, just words", VideoURL: "https://x/v.mp4"})
+	require.NoError(t, err)
+	assert.Empty(t, srv.Requests(dashscopetest.EndpointSubmit)[0].Header.Get("X-DashScope-OssResourceResolve"))
+}
+
+func TestAKeyInALongPlainTextErrorIsRedactedBeforeShortening(t *testing.T) {
+	const key = "sk-0123456789abcdef0123456789abcdef"
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, strings.Repeat("x", 190)+" upstream rejected "+key) // the key straddles byte 200
+	}))
+	defer proxy.Close()
+	c, err := dashscope.NewClient(dashscope.WithAPIKey(key), dashscope.WithBaseURL(proxy.URL), dashscope.WithRetryPolicy(dashscope.RetryPolicy{Attempts: 1}))
+	require.NoError(t, err)
+	_, err = c.GetTask(t.Context(), "abc")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), key[:12], "not even the part of the key before the cut")
 }
 
 func TestReadsRetryTransientFailures(t *testing.T) {

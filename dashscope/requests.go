@@ -121,7 +121,7 @@ const (
 // ImageReference makes a video from 1–3 reference images of subjects and at
 // most one background.
 type ImageReference struct {
-	Prompt       string   `json:"prompt" dashscope:"input" jsonschema_description:"What the output video should show, in detail (at most 800 characters); name the subjects and the scene of the images."`
+	Prompt       string   `json:"prompt" dashscope:"input" jsonschema:"maxLength=800" jsonschema_description:"What the output video should show, in detail (at most 800 characters); name the subjects and the scene of the images."`
 	RefImagesURL []string `json:"ref_images_url" dashscope:"input" jsonschema:"minItems=1,maxItems=3" jsonschema_description:"1-3 images of subjects (people, animals, objects) and at most one background: JPG, PNG, BMP, TIFF or WEBP, 360-2000 px per side, at most 10 MB."`
 	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
 	ObjOrBg      []Role   `json:"obj_or_bg,omitempty" dashscope:"parameters" jsonschema:"minItems=1,maxItems=3,enum=obj,enum=bg" jsonschema_description:"Role of each image, in the same order: obj (subject) or bg (background, at most one). Required with more than one image."`
@@ -133,7 +133,7 @@ type ImageReference struct {
 // VideoRepainting keeps an input video's pose, depth or sketch structure and
 // repaints everything else from the prompt (optionally with a subject image).
 type VideoRepainting struct {
-	Prompt           string           `json:"prompt" dashscope:"input"`
+	Prompt           string           `json:"prompt" dashscope:"input" jsonschema:"maxLength=800"`
 	VideoURL         string           `json:"video_url" dashscope:"input"`
 	RefImagesURL     []string         `json:"ref_images_url,omitempty" dashscope:"input" jsonschema:"minItems=1,maxItems=1"`
 	PromptExtend     *bool            `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
@@ -145,7 +145,7 @@ type VideoRepainting struct {
 
 // VideoEdit edits the area of a video marked by a mask image or mask video.
 type VideoEdit struct {
-	Prompt           string           `json:"prompt" dashscope:"input" jsonschema_description:"What the output video should show, in detail (at most 800 characters), including the edited area."`
+	Prompt           string           `json:"prompt" dashscope:"input" jsonschema:"maxLength=800" jsonschema_description:"What the output video should show, in detail (at most 800 characters), including the edited area."`
 	MaskImageURL     string           `json:"mask_image_url,omitempty" dashscope:"input" jsonschema_description:"Mask image for one frame (recommended): exactly the video's resolution, pure white where to edit, pure black where to keep. Give this or mask_video_url."`
 	MaskVideoURL     string           `json:"mask_video_url,omitempty" dashscope:"input" jsonschema_description:"Mask video, same size and length as the video: white where to edit, black where to keep. Give this or mask_image_url."`
 	VideoURL         string           `json:"video_url" dashscope:"input"`
@@ -163,7 +163,7 @@ type VideoEdit struct {
 
 // VideoExtension continues a clip or frame forwards or backwards to 5 seconds.
 type VideoExtension struct {
-	Prompt           string           `json:"prompt" dashscope:"input" jsonschema_description:"What happens in the extended video, in detail (at most 800 characters)."`
+	Prompt           string           `json:"prompt" dashscope:"input" jsonschema:"maxLength=800" jsonschema_description:"What happens in the extended video, in detail (at most 800 characters)."`
 	FirstClipURL     string           `json:"first_clip_url,omitempty" dashscope:"input" jsonschema_description:"Clip to continue forwards: MP4 of at most 3 s (both clips together at most 3 s)."`
 	LastClipURL      string           `json:"last_clip_url,omitempty" dashscope:"input" jsonschema_description:"Clip to lead up to (generation runs backwards to it): MP4 of at most 3 s."`
 	FirstFrameURL    string           `json:"first_frame_url,omitempty" dashscope:"input" jsonschema_description:"Image the video starts from."`
@@ -177,7 +177,7 @@ type VideoExtension struct {
 
 // VideoOutpainting widens a video's frame by a factor on each side.
 type VideoOutpainting struct {
-	Prompt       string   `json:"prompt" dashscope:"input" jsonschema_description:"What the whole widened scene should show, in detail (at most 800 characters)."`
+	Prompt       string   `json:"prompt" dashscope:"input" jsonschema:"maxLength=800" jsonschema_description:"What the whole widened scene should show, in detail (at most 800 characters)."`
 	VideoURL     string   `json:"video_url" dashscope:"input"`
 	PromptExtend *bool    `json:"prompt_extend,omitempty" dashscope:"parameters" jsonschema:"default=true"`
 	TopScale     *float64 `json:"top_scale,omitempty" dashscope:"parameters" jsonschema:"minimum=1,maximum=2,default=1" jsonschema_description:"Grow the frame upwards by this factor, 1.0-2.0 (default 1.0: unchanged)."`
@@ -440,6 +440,10 @@ func checkURL(fe *fieldErrors, field, raw string) {
 	}
 	if strings.IndexFunc(raw, func(r rune) bool { return unicode.Is(unicode.Han, r) }) >= 0 {
 		fe.add(field, "URL must not contain Chinese characters: percent-encode them (got %q)", raw)
+		return
+	}
+	if strings.IndexFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
+		fe.add(field, "URL must not contain spaces or control characters: percent-encode them (got %q)", raw)
 	}
 }
 
@@ -454,7 +458,7 @@ func requestBody(model string, r Request) (body []byte, usesOSS bool, err error)
 		return nil, false, err
 	}
 	params.WriteByte('{')
-	v := reflect.ValueOf(r)
+	v := reflect.Indirect(reflect.ValueOf(r)) // *VideoEdit is a Request too, through its value methods
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -463,7 +467,9 @@ func requestBody(model string, r Request) (body []byte, usesOSS bool, err error)
 		if opts == "omitempty" && fv.IsZero() {
 			continue
 		}
-		usesOSS = usesOSS || hasOSSURL(fv)
+		if strings.HasSuffix(name, "_url") {
+			usesOSS = usesOSS || hasOSSURL(fv)
+		}
 		var dst *bytes.Buffer
 		switch place := f.Tag.Get("dashscope"); place {
 		case "input":

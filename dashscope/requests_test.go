@@ -152,6 +152,8 @@ func TestValidateNamesTheFieldAndWhatIsAllowed(t *testing.T) {
 		{"relative url", VideoOutpainting{Prompt: "p", VideoURL: "/tmp/v.mp4"}, "video_url", "http(s) or oss://"},
 		{"no host", VideoOutpainting{Prompt: "p", VideoURL: "https:///v.mp4"}, "video_url", "no host"},
 		{"chinese chars", VideoOutpainting{Prompt: "p", VideoURL: "https://x/视频.mp4"}, "video_url", "Chinese"},
+		{"a space", VideoOutpainting{Prompt: "p", VideoURL: "https://example.com/a b.mp4"}, "video_url", "spaces"},
+		{"a newline", VideoOutpainting{Prompt: "p", VideoURL: "https://example.com/a.mp4\n"}, "video_url", "not a valid URL"},
 		{"scale low", VideoOutpainting{Prompt: "p", VideoURL: v, TopScale: new(0.9)}, "top_scale", "between 1.0 and 2.0"},
 		{"scale high", VideoOutpainting{Prompt: "p", VideoURL: v, RightScale: new(2.01)}, "right_scale", "between 1.0 and 2.0"},
 		{"no images", ImageReference{Prompt: "p"}, "ref_images_url", "1 to 3"},

@@ -3,6 +3,8 @@ package dashscope
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -93,7 +95,9 @@ func (c *Client) Upload(ctx context.Context, name string, r io.ReaderAt, size in
 	if max := policy.MaxBytes(); max > 0 && size > max {
 		return "", fmt.Errorf("%w: %d bytes, the limit is %d MB", ErrTooLarge, size, policy.MaxFileSizeMB)
 	}
-	key := policy.UploadDir + "/" + objectName(name)
+	// A random prefix keeps two files of one name apart, so a retry that meets
+	// FileAlreadyExists can only have met its own earlier attempt.
+	key := policy.UploadDir + "/" + randomPrefix() + "-" + objectName(name)
 	for attempt := 1; ; attempt++ {
 		err := c.postObject(ctx, policy, key, r, size)
 		var ue *UploadError
@@ -208,6 +212,12 @@ func objectName(name string) string {
 		out = out[len(out)-100:]
 	}
 	return out
+}
+
+func randomPrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // flexInt reads a number written as a JSON number or a string.

@@ -137,6 +137,10 @@ func WithPathPrefix(prefix string) Option {
 	return func(s *Server) { s.prefix = "/" + strings.Trim(prefix, "/") }
 }
 
+// WithRequestLimit keeps only the newest n requests in the record (default:
+// all), for a fake that runs for long, like the sandbox.
+func WithRequestLimit(n int) Option { return func(s *Server) { s.requestLimit = n } }
+
 // WithModels sets the model names the fake accepts (default: both regions' names).
 func WithModels(models ...string) Option { return func(s *Server) { s.models = models } }
 
@@ -154,6 +158,7 @@ type Server struct {
 
 	uploadLimitMB int
 	stringPolicy  bool
+	requestLimit  int
 
 	mu          sync.Mutex
 	tasks       map[string]*task
@@ -204,9 +209,6 @@ func (s *Server) BaseURL() string { return s.URL + s.prefix }
 
 // APIKey is the key the fake accepts.
 func (s *Server) APIKey() string { return s.apiKey }
-
-// Clock is the fake's clock.
-func (s *Server) Clock() dashscope.Clock { return s.clock }
 
 // Client returns a dashscope.Client for this server: its key, root and clock,
 // plus any further options.
@@ -268,6 +270,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(),
 		Header: r.Header.Clone(), Body: body, At: s.clock.Now(), Wall: time.Now(),
 	})
+	if s.requestLimit > 0 && len(s.requests) > 2*s.requestLimit {
+		s.requests = append([]Request(nil), s.requests[len(s.requests)-s.requestLimit:]...)
+	}
 	var fault *Fault
 	if q := s.faults[endpoint]; len(q) > 0 {
 		fault = &q[0]

@@ -173,6 +173,18 @@ func TestTasksAndVideosExpireAfter24Hours(t *testing.T) {
 	assert.Equal(t, 403, send(t, "GET", s.URL+"/results/"+id+".mp4", "", nil, "").status)
 }
 
+func TestALongRunningFakeForgetsOldTasksAndRequests(t *testing.T) {
+	clock := dashscope.NewScaledClock(1e6)
+	s := dashscopetest.NewServer(t, dashscopetest.WithClock(clock), dashscopetest.WithRequestLimit(2))
+	send(t, "POST", submitURL(s), s.APIKey(), asyncJSON, outpaintBody)
+	require.NoError(t, clock.Sleep(t.Context(), 25*time.Hour))
+	for range 4 {
+		send(t, "POST", submitURL(s), s.APIKey(), asyncJSON, outpaintBody)
+	}
+	assert.Len(t, s.TaskIDs(), 4, "the day-old task is gone")
+	assert.LessOrEqual(t, len(s.Requests()), 4, "the record keeps the newest requests")
+}
+
 func TestPromptsOverTheLimitAreCutSilently(t *testing.T) {
 	s := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{}))
 	long := strings.Repeat("猫", 900)

@@ -58,6 +58,7 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, body []byte
 	now := s.clock.Now()
 	t := &task{id: newID(), model: sub.Model, function: sub.Function, prompt: sub.Prompt, submitted: now, life: s.script(sub)}
 	s.mu.Lock()
+	s.forgetExpiredLocked(now)
 	s.tasks[t.id] = t
 	s.order = append(s.order, t)
 	s.mu.Unlock()
@@ -65,6 +66,19 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, body []byte
 		"output":     map[string]any{"task_status": dashscope.StatusPending, "task_id": t.id},
 		"request_id": newID(),
 	})
+}
+
+// forgetExpiredLocked drops tasks the service has forgotten (older than a
+// day), so a long-running fake does not grow without bound.
+func (s *Server) forgetExpiredLocked(now time.Time) {
+	keep := 0
+	for keep < len(s.order) && now.Sub(s.order[keep].submitted) > dashscope.ResultTTL {
+		delete(s.tasks, s.order[keep].id)
+		keep++
+	}
+	if keep > 0 {
+		s.order = append([]*task(nil), s.order[keep:]...)
+	}
 }
 
 func (s *Server) serveGetTask(w http.ResponseWriter, id string) {

@@ -35,6 +35,7 @@ func Start(opts ...dashscope.Option) (*Sandbox, error) {
 		dashscopetest.WithAPIKey(randomKey()),
 		dashscopetest.WithClock(clock),
 		dashscopetest.WithScript(script),
+		dashscopetest.WithRequestLimit(256), // a sandbox server may run for days
 	)
 	base := []dashscope.Option{
 		dashscope.WithAPIKey(fake.APIKey()), dashscope.WithBaseURL(fake.BaseURL()), dashscope.WithClock(clock),

@@ -58,6 +58,7 @@ type Config struct {
 	MaxSessions        int
 	MaxWaitsPerSession int
 	ShutdownGrace      time.Duration
+	ReadHeaderTimeout  time.Duration
 
 	// Local files (inputs) and downloads (outputs).
 	AllowedDirs []string
@@ -68,6 +69,8 @@ type Config struct {
 // it, its default and what it does. README's table is generated from these.
 type Flag struct {
 	Name, Env, Default, Usage string
+	// Bool flags take no value on the command line.
+	Bool bool
 }
 
 // env is how the environment is read (os.Getenv in production).
@@ -78,16 +81,26 @@ type spec struct {
 	fs    *flag.FlagSet
 	flags []Flag
 	env   env
-	set   map[string]bool // flags given on the command line
+	set   map[string]bool // flags given on the command line or by the environment
+	errs  []error         // environment values that do not parse
 }
 
-func (s *spec) add(name, envName, def, usage string, bind func(fs *flag.FlagSet, name, value, usage string)) {
+// binder registers one flag with its starting value (default or environment).
+type binder struct {
+	bind   func(fs *flag.FlagSet, name, value, usage string) error
+	isBool bool
+}
+
+func (s *spec) add(name, envName, def, usage string, b binder) {
 	value := def
 	if envName != "" && s.env(envName) != "" {
 		value = s.env(envName)
+		s.set[name] = true
 	}
-	bind(s.fs, name, value, usage)
-	s.flags = append(s.flags, Flag{Name: name, Env: envName, Default: def, Usage: usage})
+	if err := b.bind(s.fs, name, value, usage); err != nil {
+		s.errs = append(s.errs, fmt.Errorf("%s=%q: %w", envName, value, err))
+	}
+	s.flags = append(s.flags, Flag{Name: name, Env: envName, Default: def, Usage: usage, Bool: b.isBool})
 }
 
 // Parse reads args (without the program name) and the environment.
@@ -122,7 +135,7 @@ func IsFlag(name string) bool {
 func IsBoolFlag(name string) bool {
 	for _, f := range Flags() {
 		if f.Name == name {
-			return f.Default == "true" || f.Default == "false"
+			return f.Bool
 		}
 	}
 	return false
@@ -141,26 +154,34 @@ func newSpec(getenv func(string) string) *spec {
 
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
-	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate string
+	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
-	str := func(dst *string) func(fs *flag.FlagSet, name, value, usage string) {
-		return func(fs *flag.FlagSet, name, value, usage string) { fs.StringVar(dst, name, value, usage) }
+	str := func(dst *string) binder {
+		return binder{bind: func(fs *flag.FlagSet, name, value, usage string) error {
+			fs.StringVar(dst, name, value, usage)
+			return nil
+		}}
 	}
-	boolean := func(dst *bool) func(fs *flag.FlagSet, name, value, usage string) {
-		return func(fs *flag.FlagSet, name, value, usage string) {
-			v, _ := strconv.ParseBool(value)
+	boolean := func(dst *bool) binder {
+		return binder{isBool: true, bind: func(fs *flag.FlagSet, name, value, usage string) error {
+			v, err := strconv.ParseBool(value)
 			fs.BoolVar(dst, name, v, usage)
-		}
+			if err != nil {
+				return errors.New("use true or false")
+			}
+			return nil
+		}}
 	}
-	list := func(dst *[]string, sep string) func(fs *flag.FlagSet, name, value, usage string) {
-		return func(fs *flag.FlagSet, name, value, usage string) {
+	list := func(dst *[]string, sep string) binder {
+		return binder{bind: func(fs *flag.FlagSet, name, value, usage string) error {
 			*dst = splitList(value, sep)
 			fs.Var(&listValue{dst: dst, fromEnv: len(*dst) > 0}, name, usage)
-		}
+			return nil
+		}}
 	}
-	s.add("transport", "VACE_MCP_TRANSPORT", TransportStdio, "how clients connect: stdio, sse (/sse and /message) or http (streamable HTTP at /mcp)", str(&c.Transport))
+	s.add("transport", "VACE_MCP_TRANSPORT", TransportStdio, "how clients connect: stdio, or http/sse, which both serve streamable HTTP at /mcp and SSE at /sse and /message (the value picks the URL logged)", str(&c.Transport))
 	s.add("addr", "VACE_MCP_ADDR", "127.0.0.1:8080", "listen address for sse and http", str(&c.Addr))
 	s.add("sandbox", "VACE_MCP_SANDBOX", "false", "use a built-in simulated DashScope: no key, no network, nothing billed, results labelled simulated", boolean(&c.Sandbox))
 	s.add("region", "DASHSCOPE_REGION", "intl", "DashScope region, setting API root and model together: intl (Singapore) or cn (Beijing)", str(&c.Region))
@@ -176,6 +197,7 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("allow-origin", "VACE_MCP_ALLOW_ORIGINS", "", "an extra browser Origin to accept besides loopback (repeatable; the variable takes a comma-separated list)", list(&c.AllowedOrigins, ","))
 	s.add("insecure-no-auth", "", "false", "allow listening on a non-loopback address without --auth-token (anyone who can reach it spends your key)", boolean(&c.InsecureNoAuth))
 	s.add("session-idle-timeout", "VACE_MCP_SESSION_IDLE_TIMEOUT", "30m", "end streamable HTTP sessions idle this long", str(&r.idle))
+	s.add("read-header-timeout", "VACE_MCP_READ_HEADER_TIMEOUT", "10s", "how long an HTTP client may take to send its request headers", str(&r.headerTimeout))
 	s.add("max-body-bytes", "VACE_MCP_MAX_BODY_BYTES", "1048576", "largest HTTP request body accepted", str(&r.maxBody))
 	s.add("max-sessions", "VACE_MCP_MAX_SESSIONS", "256", "most streamable HTTP sessions at once", str(&r.maxSessions))
 	s.add("max-waits-per-session", "VACE_MCP_MAX_WAITS_PER_SESSION", "16", "most wait_task calls running at once per client session", str(&r.maxWaits))
@@ -186,7 +208,7 @@ func bindAll(c *Config, r *raw, s *spec) {
 
 // finish checks values and fills what follows from them.
 func (c *Config) finish(r *raw, s *spec) error {
-	var errs []error
+	errs := s.errs
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
 	if !slices.Contains([]string{TransportStdio, TransportSSE, TransportHTTP}, c.Transport) {
@@ -209,14 +231,21 @@ func (c *Config) finish(r *raw, s *spec) error {
 	if c.BaseURL == "" {
 		c.BaseURL = s.env("DASHSCOPE_HTTP_BASE_URL")
 	}
-	if c.BaseURL == "" {
+	rootRegion, knownRoot := dashscope.RegionOf(c.BaseURL)
+	switch {
+	case c.BaseURL == "":
 		c.BaseURL = region.BaseURL
-	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	case !validRoot(c.BaseURL):
 		bad("--base-url %q: give the full API root, such as %s", c.BaseURL, dashscope.RegionIntl.BaseURL)
-	} else if other := regionOf(c.BaseURL); other != "" && ok && other != region.Name && s.set["region"] {
-		bad("--region %s conflicts with the API root %s, which is region %s: keys, roots and models only work within one region", c.Region, c.BaseURL, other)
-	} else if other != "" && !s.set["region"] {
-		region = dashscope.Regions[other] // a known root implies its region's model
+	case knownRoot && ok && rootRegion.Name != region.Name && s.set["region"]:
+		bad("--region %s conflicts with the API root %s, which is region %s: keys, roots and models only work within one region", c.Region, c.BaseURL, rootRegion.Name)
+	case knownRoot:
+		region = rootRegion // a known root implies its region's model
+	}
+	for _, other := range dashscope.Regions {
+		if c.Model == other.Model && other.Name != region.Name && ok {
+			bad("--model %s is region %s's name for the model, but the API root %s is region %s (whose model is %s)", c.Model, other.Name, c.BaseURL, region.Name, region.Model)
+		}
 	}
 	if c.Model == "" {
 		c.Model = region.Model
@@ -236,6 +265,7 @@ func (c *Config) finish(r *raw, s *spec) error {
 		dur("poll-interval", r.poll, &c.PollInterval)
 	}
 	dur("shutdown-grace", r.grace, &c.ShutdownGrace)
+	dur("read-header-timeout", r.headerTimeout, &c.ReadHeaderTimeout)
 	positive := func(name, v string) int64 {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
@@ -263,15 +293,9 @@ func (c *Config) finish(r *raw, s *spec) error {
 	return errors.Join(errs...)
 }
 
-// regionOf names the region whose API root u is, or "".
-func regionOf(u string) string {
-	u = strings.TrimRight(u, "/")
-	for name, r := range dashscope.Regions {
-		if u == r.BaseURL {
-			return name
-		}
-	}
-	return ""
+func validRoot(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "http" || p.Scheme == "https") && p.Host != ""
 }
 
 func splitList(v, sep string) []string {

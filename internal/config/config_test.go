@@ -50,6 +50,12 @@ func TestRegionSetsRootAndModelTogether(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "https://proxy.example.com/qwen/api/v1", c.BaseURL)
 	assert.Equal(t, "wan2.1-vace-plus", c.Model)
+
+	c, err = parse(t, map[string]string{"VACE_MCP_SANDBOX": "true"})
+	require.NoError(t, err)
+	assert.True(t, c.Sandbox)
+	assert.True(t, IsBoolFlag("sandbox"))
+	assert.False(t, IsBoolFlag("region"))
 }
 
 func TestEnvironmentAndPrecedence(t *testing.T) {
@@ -99,6 +105,9 @@ func TestBadValuesAreRefusedWithWhatIsAllowed(t *testing.T) {
 		{args: []string{"--allow-origin", "https://a.example/path"}, says: "scheme and host"},
 		{args: []string{"serve"}, says: "unexpected argument"},
 		{env: map[string]string{"VACE_MCP_TRANSPORT": "pipe"}, says: "use stdio, sse or http"},
+		{env: map[string]string{"VACE_MCP_SANDBOX": "yes"}, says: `VACE_MCP_SANDBOX="yes": use true or false`},
+		{env: map[string]string{"DASHSCOPE_REGION": "cn"}, args: []string{"--base-url", "https://dashscope-intl.aliyuncs.com/api/v1"}, says: "conflicts"},
+		{args: []string{"--model", "wanx2.1-vace-plus"}, says: "region cn's name for the model"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -13,9 +13,10 @@ import (
 // HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
 // both would cut the long-lived SSE responses; the guard bounds body reads.
 const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 64 << 10
+	// DefaultReadHeaderTimeout bounds how long a client may take to send its headers.
+	DefaultReadHeaderTimeout = 10 * time.Second
+	idleTimeout              = 2 * time.Minute
+	maxHeaderBytes           = 64 << 10
 	// cancelWait bounds how long Serve waits, once the grace is over and
 	// the remaining requests are cancelled, for their handlers to return.
 	cancelWait = 5 * time.Second
@@ -58,8 +59,18 @@ func Listen(addr string) (net.Listener, error) {
 	return ln, nil
 }
 
+// ServeOptions tunes Serve.
+type ServeOptions struct {
+	// Grace is how long in-flight requests may finish after ctx ends.
+	Grace time.Duration
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers (default DefaultReadHeaderTimeout), so slow or stalled
+	// clients cannot hold connections open.
+	ReadHeaderTimeout time.Duration
+}
+
 // Serve serves h on ln until ctx is cancelled, then shuts down: it stops
-// accepting, lets in-flight requests finish for up to grace, then cancels
+// accepting, lets in-flight requests finish for up to the grace, then cancels
 // the contexts of those still running, waits briefly for their handlers to
 // return, and returns nil. It closes ln. It returns an error only when
 // serving fails before ctx is cancelled.
@@ -67,13 +78,17 @@ func Listen(addr string) (net.Listener, error) {
 // When h is a *Handler, its SSE streams are drained at shutdown (idle ones
 // end at once, busy ones after their last answer) instead of holding the
 // shutdown for the whole grace. Serve does not Close h.
-func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptions) error {
+	grace := opts.Grace
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = DefaultReadHeaderTimeout
+	}
 	log := slog.Default()
 	base, cancelBase := context.WithCancelCause(context.Background())
 	defer cancelBase(nil)
 	srv := &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// Every request context derives from base, so cancelling it

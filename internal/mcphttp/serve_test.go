@@ -3,6 +3,7 @@ package mcphttp
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,7 +42,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 			ctx, stop := context.WithCancel(context.Background())
 			defer stop()
 			served := make(chan error, 1)
-			go func() { served <- Serve(ctx, ln, h, grace) }()
+			go func() { served <- Serve(ctx, ln, h, ServeOptions{Grace: grace}) }()
 
 			// A client of its own, so its idle connections can be closed.
 			httpClient := &http.Client{Transport: &http.Transport{}}
@@ -102,7 +103,7 @@ func TestServeReturnsListenerErrors(t *testing.T) {
 	ln, err := Listen("127.0.0.1:0")
 	require.NoError(t, err)
 	require.NoError(t, ln.Close())
-	err = Serve(context.Background(), ln, http.NotFoundHandler(), time.Second)
+	err = Serve(context.Background(), ln, http.NotFoundHandler(), ServeOptions{Grace: time.Second})
 	assert.Error(t, err)
 }
 
@@ -153,4 +154,26 @@ func TestCheckExposure(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestAClientSlowToSendItsHeadersIsCutOff(t *testing.T) {
+	ln, err := Listen("127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- Serve(ctx, ln, http.NotFoundHandler(), ServeOptions{Grace: time.Second, ReadHeaderTimeout: 100 * time.Millisecond})
+	}()
+	defer func() { stop(); <-served }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")) // and then nothing
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(waitLimit)))
+	start := time.Now()
+	_, err = io.ReadAll(conn) // the server answers (408) and closes, or just closes
+	require.NoError(t, err, "the server closed the connection rather than waiting for ever")
+	assert.Less(t, time.Since(start), 5*time.Second, "cut off by the configured 100 ms, not the 10 s default")
 }

@@ -28,6 +28,9 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
+	// cancelled are the session's requests the client has cancelled.
+	cancelled cancelledIDs
+
 	// Guarded by Handler.mu.
 	lastSeen time.Time
 	inflight int // requests being served; a busy session never expires
@@ -103,7 +106,22 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 }
 
 // passThrough hands a session-less request to mcp-go, cancelled by Close.
+//
+// Without sessions mcp-go keys in-flight requests by the JSON-RPC id alone,
+// so one client's notifications/cancelled would cancel any other client's
+// request with the same id. Such a request is cancelled by closing its own
+// HTTP request instead (which cancels its handler), so id-addressed
+// cancellations are accepted and dropped here.
 func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost {
+		var msg struct {
+			Method string `json:"method"`
+		}
+		if json.Unmarshal(bufferedBody(r), &msg) == nil && msg.Method == string(mcp.MethodNotificationCancelled) {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+	}
 	h.serveScoped(w, r, h.life, http.StatusServiceUnavailable)
 }
 
@@ -189,7 +207,18 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.release(s)
-	h.serveScoped(w, r, s.ctx, http.StatusNotFound)
+	body := bufferedBody(r)
+	s.cancelled.noteFrom(body)
+	key, isRequest := requestIDKey(body)
+	if !isRequest {
+		h.serveScoped(w, r, s.ctx, http.StatusNotFound)
+		return
+	}
+	cw := &cancellableResponse{ResponseWriter: w, ids: &s.cancelled, key: key}
+	h.serveScoped(cw, r, s.ctx, http.StatusNotFound)
+	if cw.status != 0 {
+		cw.sendHead(cw.status) // a head without a body still goes out
+	}
 }
 
 // serveDelete ends a session at the client's request.

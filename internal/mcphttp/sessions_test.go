@@ -317,3 +317,32 @@ func TestShortIDAndSweepInterval(t *testing.T) {
 	assert.Equal(t, 25*time.Millisecond, sweepInterval(50*time.Millisecond))
 	assert.Equal(t, 10*time.Millisecond, sweepInterval(time.Millisecond))
 }
+
+func TestSessionlessCancellationsCannotReachOtherClients(t *testing.T) {
+	e := newEnv(t, Options{})
+	c, _ := e.newClient(t, false, nil) // 2026-07-28: no session
+	called := make(chan error, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = "block"
+		req.Params.Arguments = map[string]any{"label": "modern"}
+		_, err := c.CallTool(context.Background(), req)
+		called <- err
+	}()
+	receive(t, e.tools.blocked, "the modern call to start")
+
+	// Another party, also without a session, sends cancellations for every
+	// id the call could have.
+	for id := range 10 {
+		res := e.post(t, map[string]string{mcp.HeaderProtocolVersion: mcp.ProtocolVersion20260728},
+			fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%d,"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}`, id))
+		assert.Equal(t, http.StatusAccepted, res.status, res.body)
+	}
+	select {
+	case label := <-e.tools.unblocked:
+		t.Fatalf("call %q was cancelled by someone else's notification", label)
+	case <-time.After(200 * time.Millisecond):
+	}
+	e.h.Close() // ends the call
+	<-called
+}

@@ -28,6 +28,9 @@ type sseStream struct {
 	opened time.Time
 	end    context.CancelFunc // ends the stream: mcp-go's handler returns when its request context is done
 
+	// cancelled are the session's requests the client has cancelled.
+	cancelled cancelledIDs
+
 	mu       sync.Mutex
 	pending  map[string]json.RawMessage // id key → raw id of requests not answered yet
 	draining bool                       // end the stream once pending is empty
@@ -112,7 +115,9 @@ func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 		st := h.streams[r.URL.Query().Get("sessionId")]
 		h.mu.Unlock()
 		if st != nil {
-			st.track(bufferedBody(r))
+			body := bufferedBody(r)
+			st.track(body)
+			st.cancelled.noteFrom(body)
 		}
 	}
 	h.sseMessage.ServeHTTP(w, r)
@@ -252,8 +257,15 @@ type sseStreamWriter struct {
 }
 
 func (w *sseStreamWriter) Write(p []byte) (int, error) {
+	drop := false
+	for _, k := range responseIDs(sseData(p)) {
+		drop = drop || w.stream.cancelled.take(k) // each write is one event
+	}
 	w.mu.Lock()
-	n, err := w.ResponseWriter.Write(p)
+	n, err := len(p), error(nil)
+	if !drop {
+		n, err = w.ResponseWriter.Write(p)
+	}
 	w.streaming = true
 	w.mu.Unlock()
 	if w.stream.answered(p) {

@@ -44,7 +44,7 @@ Arguments are the tool's own (see README: --prompt, --video_url, --top_scale, ..
 repeat a flag for a list (--ref_images_url a.png --ref_images_url b.png) or give
 a JSON array. Local files are uploaded; their directories are allowed for the call.
   --wait       after a submission, wait until the video is ready (progress on stderr)
-  --download   once the video is ready, save it in --output-dir (download_video)
+  --download   wait, then save the video in --output-dir (download_video)
   --json       print the structured result as JSON
   --timeout D  give up after D (default 20m)
 Server flags (--sandbox, --region, --output-dir, ...) work as for the server.`
@@ -55,6 +55,11 @@ Server flags (--sandbox, --region, --output-dir, ...) work as for the server.`
 func ParseCall(args []string, isServerFlag func(string) bool, isBoolFlag func(string) bool) (CallOptions, []string, error) {
 	o := CallOptions{Args: map[string][]string{}, Timeout: 20 * time.Minute}
 	var serverArgs []string
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			return o, nil, ErrHelp
+		}
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return o, nil, errors.New("name the tool to call, e.g. `vace-mcp call video_outpainting --prompt ... --video_url ...`")
 	}
@@ -123,12 +128,18 @@ func ParseCall(args []string, isServerFlag func(string) bool, isBoolFlag func(st
 			o.Args[name] = append(o.Args[name], v)
 		}
 	}
+	o.Wait = o.Wait || o.Download // saving the video means waiting for it
 	return o, serverArgs, nil
 }
 
-// LocalDirs lists the directories of local files named in URL arguments,
-// made absolute, so the call may read the files its user named.
-func (o *CallOptions) LocalDirs() []string {
+// ErrHelp is returned by ParseCall when the person asked for help.
+var ErrHelp = errors.New("help requested")
+
+// LocalDirs makes the local files named in URL arguments absolute and
+// returns their directories, so the call may read the files its user named.
+// A named file that does not exist is an error here, where it can be said
+// plainly.
+func (o *CallOptions) LocalDirs() ([]string, error) {
 	var dirs []string
 	for name, values := range o.Args {
 		if !strings.HasSuffix(name, "_url") {
@@ -138,13 +149,18 @@ func (o *CallOptions) LocalDirs() []string {
 			if !localfiles.IsLocal(v) || strings.HasPrefix(v, "file:") {
 				continue
 			}
-			if abs, err := filepath.Abs(v); err == nil {
-				values[i] = abs
-				dirs = append(dirs, filepath.Dir(abs))
+			abs, err := filepath.Abs(v)
+			if err != nil {
+				return nil, fmt.Errorf("--%s %s: %w", name, v, err)
 			}
+			if _, err := os.Stat(abs); err != nil {
+				return nil, fmt.Errorf("--%s %s: no such file", name, v)
+			}
+			values[i] = abs
+			dirs = append(dirs, filepath.Dir(abs))
 		}
 	}
-	return dirs
+	return dirs, nil
 }
 
 // Call runs the call against srv and returns the exit code: 0 on success,

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,10 +34,24 @@ func TestParseCallSeparatesToolAndServerArguments(t *testing.T) {
 	assert.Equal(t, map[string]any{"prompt": "a cat", "ref_images_url": []any{"a.png", "b.png"}, "obj_or_bg": []any{"obj", "bg"},
 		"seed": int64(7), "prompt_extend": false, "strength": 0.5}, args)
 
-	dirs := o.LocalDirs()
+	_, err = o.LocalDirs()
+	assert.ErrorContains(t, err, "--ref_images_url a.png: no such file", "a missing file is named as such")
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	require.NoError(t, os.WriteFile("a.png", nil, 0o644))
+	require.NoError(t, os.WriteFile("b.png", nil, 0o644))
+	dirs, err := o.LocalDirs()
+	require.NoError(t, err)
 	abs, _ := filepath.Abs("a.png")
 	assert.Equal(t, abs, o.Args["ref_images_url"][0], "relative paths are made absolute")
 	assert.Contains(t, dirs, filepath.Dir(abs))
+
+	o, _, err = ParseCall([]string{"video_edit", "--download"}, isServer, isBool)
+	require.NoError(t, err)
+	assert.True(t, o.Wait, "--download waits for the video")
+	_, _, err = ParseCall([]string{"video_edit", "--prompt", "x", "--help"}, isServer, isBool)
+	assert.ErrorIs(t, err, ErrHelp)
 }
 
 func TestParseCallRefusesMalformedCommands(t *testing.T) {

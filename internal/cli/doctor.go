@@ -50,7 +50,7 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 	}
 
 	root, model := s.Client.BaseURL(), s.Client.Model()
-	switch r, known := regionOfRoot(root); {
+	switch r, known := dashscope.RegionOf(root); {
 	case s.Sandbox:
 	case known && r.Model != model:
 		add("FAIL", fmt.Sprintf("the API root %s is region %s, whose model is %s, but the model is %s", root, r.Name, r.Model, model),
@@ -120,13 +120,4 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-func regionOfRoot(root string) (dashscope.Region, bool) {
-	for _, r := range dashscope.Regions {
-		if strings.TrimRight(root, "/") == r.BaseURL {
-			return r, true
-		}
-	}
-	return dashscope.Region{}, false
 }

@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -50,12 +49,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var call cli.CallOptions
 	if command == "call" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		var err error
+		call, args, err = cli.ParseCall(args, config.IsFlag, config.IsBoolFlag)
+		switch {
+		case errors.Is(err, cli.ErrHelp):
 			fmt.Fprintln(stdout, cli.CallUsage)
 			return 0
-		}
-		var err error
-		if call, args, err = cli.ParseCall(args, config.IsFlag, config.IsBoolFlag); err != nil {
+		case err != nil:
 			fmt.Fprintf(stderr, "vace-mcp call: %v\n\n%s\n", err, cli.CallUsage)
 			return 2
 		}
@@ -78,7 +78,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	if command == "call" {
-		cfg.AllowedDirs = append(cfg.AllowedDirs, call.LocalDirs()...) // the files the person named
+		dirs, err := call.LocalDirs()
+		if err != nil {
+			fmt.Fprintf(stderr, "vace-mcp call: %v\n", err)
+			return 2
+		}
+		cfg.AllowedDirs = append(cfg.AllowedDirs, dirs...) // the files the person named
 	}
 
 	client, closeBackend, err := backend(cfg, logger)
@@ -176,7 +181,7 @@ func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, stdin
 		return err
 	}
 	logger.Info("serving MCP over HTTP", slog.String("transport", cfg.Transport), slog.String("url", "http://"+ln.Addr().String()+endpoint(cfg.Transport)))
-	return mcphttp.Serve(ctx, ln, h, cfg.ShutdownGrace)
+	return mcphttp.Serve(ctx, ln, h, mcphttp.ServeOptions{Grace: cfg.ShutdownGrace, ReadHeaderTimeout: cfg.ReadHeaderTimeout})
 }
 
 func endpoint(transport string) string {
@@ -194,8 +199,4 @@ func appVersion() string {
 		return bi.Main.Version
 	}
 	return "dev"
-}
-
-func init() {
-	log.SetOutput(os.Stderr) // stray standard-library logs must never reach stdout, which stdio owns
 }

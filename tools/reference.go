@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -45,6 +46,7 @@ func Reference(tools []Tool) string {
 				Maximum     *float64
 				MinItems    *int   `json:"minItems"`
 				MaxItems    *int   `json:"maxItems"`
+				MaxLength   *int   `json:"maxLength"`
 				Default     any    `json:"default"`
 				Description string `json:"description"`
 			}
@@ -61,11 +63,22 @@ func Reference(tools []Tool) string {
 				}
 				facts = append(facts, "one of "+strings.Join(vals, ", "))
 			}
-			if p.Minimum != nil || p.Maximum != nil {
-				facts = append(facts, "range "+bound(p.Minimum)+"–"+bound(p.Maximum))
+			switch {
+			case p.Minimum != nil && p.Maximum != nil:
+				facts = append(facts, "range "+bound(*p.Minimum)+"–"+bound(*p.Maximum))
+			case p.Minimum != nil:
+				facts = append(facts, "at least "+bound(*p.Minimum))
+			case p.Maximum != nil:
+				facts = append(facts, "at most "+bound(*p.Maximum))
 			}
-			if p.MinItems != nil || p.MaxItems != nil {
-				facts = append(facts, fmt.Sprintf("%s–%s items", boundInt(p.MinItems), boundInt(p.MaxItems)))
+			switch {
+			case p.MinItems != nil && p.MaxItems != nil && *p.MinItems == *p.MaxItems:
+				facts = append(facts, fmt.Sprintf("exactly %d item(s)", *p.MinItems))
+			case p.MinItems != nil && p.MaxItems != nil:
+				facts = append(facts, fmt.Sprintf("%d–%d items", *p.MinItems, *p.MaxItems))
+			}
+			if p.MaxLength != nil {
+				facts = append(facts, fmt.Sprintf("at most %d characters", *p.MaxLength))
 			}
 			if p.Default != nil {
 				facts = append(facts, fmt.Sprintf("default `%v`", p.Default))
@@ -118,16 +131,4 @@ func propertyOrder(schema json.RawMessage) []string {
 	}
 }
 
-func bound(v *float64) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprintf("%g", *v)
-}
-
-func boundInt(v *int) string {
-	if v == nil {
-		return ""
-	}
-	return fmt.Sprint(*v)
-}
+func bound(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

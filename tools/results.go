@@ -16,28 +16,27 @@ import (
 
 // TaskResult is the structured result of every tool that reports one task.
 type TaskResult struct {
-	TaskID        string `json:"task_id" jsonschema_description:"DashScope task id; valid for 24 hours after submission."`
-	Status        string `json:"status" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUSPENDED,enum=SUCCEEDED,enum=FAILED,enum=CANCELED,enum=UNKNOWN"`
-	Done          bool   `json:"done" jsonschema_description:"True once the task has ended (SUCCEEDED, FAILED, CANCELED or UNKNOWN)."`
-	Function      string `json:"function,omitempty"`
-	RequestID     string `json:"request_id,omitempty"`
-	SubmitTime    string `json:"submit_time,omitempty" jsonschema_description:"RFC 3339."`
-	ScheduledTime string `json:"scheduled_time,omitempty"`
-	EndTime       string `json:"end_time,omitempty"`
+	TaskID     string `json:"task_id" jsonschema_description:"DashScope task id; valid for 24 hours after submission."`
+	Status     string `json:"status" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUSPENDED,enum=SUCCEEDED,enum=FAILED,enum=CANCELED,enum=UNKNOWN"`
+	Done       bool   `json:"done" jsonschema_description:"True once the task has ended (SUCCEEDED, FAILED, CANCELED or UNKNOWN)."`
+	Function   string `json:"function,omitempty"`
+	RequestID  string `json:"request_id,omitempty"`
+	SubmitTime string `json:"submit_time,omitempty" jsonschema_description:"RFC 3339."`
+	EndTime    string `json:"end_time,omitempty"`
 	// AgeSeconds is the time since submission (or, once done, how long the task took).
-	AgeSeconds    float64  `json:"age_seconds,omitempty"`
-	VideoURL      string   `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
-	ExpiresAt     string   `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
-	VideoSeconds  float64  `json:"video_seconds,omitempty" jsonschema_description:"Billed video length (about USD 0.10 per second)."`
-	ErrorCode     string   `json:"error_code,omitempty"`
-	ErrorMessage  string   `json:"error_message,omitempty"`
-	ActualPrompt  string   `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
-	Duplicate     bool     `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
-	LocalPath     string   `json:"local_path,omitempty"`
-	Warnings      []string `json:"warnings,omitempty"`
-	WaitedSeconds float64  `json:"waited_seconds,omitempty"`
-	Next          string   `json:"next,omitempty" jsonschema_description:"What to do next."`
-	Simulated     bool     `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
+	AgeSeconds    float64          `json:"age_seconds,omitempty"`
+	VideoURL      string           `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
+	ExpiresAt     string           `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
+	Usage         *dashscope.Usage `json:"usage,omitempty" jsonschema_description:"What was billed: video_duration in seconds (about USD 0.10 each)."`
+	ErrorCode     string           `json:"error_code,omitempty"`
+	ErrorMessage  string           `json:"error_message,omitempty"`
+	ActualPrompt  string           `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
+	Duplicate     bool             `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
+	LocalPath     string           `json:"local_path,omitempty"`
+	Warnings      []string         `json:"warnings,omitempty"`
+	WaitedSeconds float64          `json:"waited_seconds,omitempty"`
+	Next          string           `json:"next,omitempty" jsonschema_description:"What to do next."`
+	Simulated     bool             `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
@@ -55,7 +54,6 @@ func (s *Service) taskResult(t *dashscope.Task, function string, now time.Time) 
 		r.Function = s.functionOf(t.ID)
 	}
 	r.SubmitTime = rfc3339(t.SubmitTime.Time)
-	r.ScheduledTime = rfc3339(t.ScheduledTime.Time)
 	r.EndTime = rfc3339(t.EndTime.Time)
 	if !t.SubmitTime.IsZero() {
 		end := now
@@ -64,9 +62,7 @@ func (s *Service) taskResult(t *dashscope.Task, function string, now time.Time) 
 		}
 		r.AgeSeconds = roundSeconds(end.Sub(t.SubmitTime.Time))
 	}
-	if t.Usage != nil {
-		r.VideoSeconds = t.Usage.VideoDuration
-	}
+	r.Usage = t.Usage
 	if exp := expiry(t); !exp.IsZero() {
 		r.ExpiresAt = rfc3339(exp)
 	}
@@ -115,8 +111,8 @@ func (s *Service) summary(r TaskResult) string {
 	switch dashscope.TaskStatus(r.Status) {
 	case dashscope.StatusSucceeded:
 		fmt.Fprintf(&b, "%s SUCCEEDED after %s: %s", what, human(r.AgeSeconds), r.VideoURL)
-		if r.VideoSeconds > 0 {
-			fmt.Fprintf(&b, " (%gs of video)", r.VideoSeconds)
+		if r.Usage != nil && r.Usage.VideoDuration > 0 {
+			fmt.Fprintf(&b, " (%gs of video)", r.Usage.VideoDuration)
 		}
 		if r.ExpiresAt != "" {
 			fmt.Fprintf(&b, ". The link expires at %s.", r.ExpiresAt)
@@ -209,10 +205,8 @@ func (s *Service) explain(tool string, err error) string {
 }
 
 func (s *Service) regionName() string {
-	for _, r := range dashscope.Regions {
-		if r.BaseURL == s.client.BaseURL() {
-			return "region " + r.Name
-		}
+	if r, ok := dashscope.RegionOf(s.client.BaseURL()); ok {
+		return "region " + r.Name
 	}
 	return "this server"
 }

@@ -29,7 +29,7 @@ func outputSchemaOf(v any) json.RawMessage {
 }
 
 // localNote ends every URL argument's description.
-const localNote = " Or a local file path (uploaded for you)."
+const localNote = " Or a local file path."
 
 func reflectSchema(v any, describe bool) json.RawMessage {
 	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
@@ -52,6 +52,10 @@ func reflectSchema(v any, describe bool) json.RawMessage {
 			}
 			if pair.Value.Items != nil {
 				strip(pair.Value.Items)
+			}
+			if !describe && pair.Value.Properties != nil {
+				pair.Value.AdditionalProperties = nil
+				strip(pair.Value)
 			}
 		}
 	}

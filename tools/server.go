@@ -215,21 +215,28 @@ type waitSlots struct {
 	max           int
 }
 
+// acquire takes a slot for a wait in session. Requests of the stateless
+// protocol revision carry no session (""): they count only against the total.
 func (w *waitSlots) acquire(session string) (release func(), err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case w.perSession[session] >= w.maxPerSession:
+	case session != "" && w.perSession[session] >= w.maxPerSession:
 		return nil, fmt.Errorf("this client already has %d wait_task calls running (the limit); let one finish first", w.maxPerSession)
 	case w.total >= w.max:
 		return nil, fmt.Errorf("the server already has %d wait_task calls running (the limit); try again shortly", w.max)
 	}
-	w.perSession[session]++
+	if session != "" {
+		w.perSession[session]++
+	}
 	w.total++
 	return func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		w.total--
+		if session == "" {
+			return
+		}
 		if w.perSession[session]--; w.perSession[session] <= 0 {
 			delete(w.perSession, session)
 		}

@@ -57,4 +57,12 @@ func TestWaitSlotsBoundWaitsPerSessionAndInAll(t *testing.T) {
 	r1()
 	_, err = w.acquire("c")
 	assert.NoError(t, err, "a released slot is free again")
+
+	sessionless := &waitSlots{perSession: map[string]int{}, maxPerSession: 1, max: 3}
+	for range 3 {
+		_, err := sessionless.acquire("")
+		require.NoError(t, err, "clients without a session do not share one session's cap")
+	}
+	_, err = sessionless.acquire("")
+	assert.ErrorContains(t, err, "the server already has 3")
 }

@@ -98,7 +98,7 @@ func (s *Service) submit(ctx context.Context, fn dashscope.Function, req dashsco
 	s.log.Info("submitted", slog.String("function", string(fn)), slog.String("task_id", task.ID), slog.Int("uploads", len(in.locals)))
 	r := s.taskResult(task, string(fn), s.client.Clock().Now())
 	r.Warnings = in.warnings
-	r.Next = "Call wait_task with this task_id now; it waits up to 40 s per call and can be called again until done is true."
+	r.Next = fmt.Sprintf("Call wait_task with this task_id now; it waits up to %s per call and can be called again until done is true.", s.opts.WaitDefault)
 	return s.result(r, "Submitted.")
 }
 

@@ -27,11 +27,11 @@ type WaitTaskArgs struct {
 
 // ListTasksArgs are the arguments of list_tasks.
 type ListTasksArgs struct {
-	Status    dashscope.TaskStatus `json:"status,omitempty" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUCCEEDED,enum=FAILED,enum=CANCELED"`
+	Status    dashscope.TaskStatus `json:"status,omitempty" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUCCEEDED,enum=FAILED,enum=CANCELED" jsonschema_description:"Only tasks in this state."`
 	StartTime string               `json:"start_time,omitempty" jsonschema_description:"Earliest submission time, RFC 3339 (e.g. 2026-11-21T08:00:00Z). Default: 24 hours before end_time. The window may be at most 24 hours."`
 	EndTime   string               `json:"end_time,omitempty" jsonschema_description:"Latest submission time, RFC 3339. Default: now."`
-	PageNo    *int                 `json:"page_no,omitempty" jsonschema:"minimum=1,default=1"`
-	PageSize  *int                 `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=100,default=10"`
+	PageNo    *int                 `json:"page_no,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"Page to return."`
+	PageSize  *int                 `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=100,default=10" jsonschema_description:"Tasks per page."`
 }
 
 // TaskList is the structured result of list_tasks.
@@ -153,6 +153,11 @@ func (s *Service) handleWait(ctx context.Context, req mcp.CallToolRequest) (*mcp
 			report()
 		case out := <-done:
 			prog.settle() // no notification may follow the result
+			if ctx.Err() != nil {
+				// The client cancelled: it wants no answer. Returning the
+				// context's error lets the transport send none where it can.
+				return nil, ctx.Err()
+			}
 			return s.waitResult(ctx, args, out.task, out.err, latest, time.Since(started), timeout), nil
 		}
 	}
@@ -185,8 +190,6 @@ func (s *Service) waitResult(ctx context.Context, args WaitTaskArgs, task *dashs
 		r := s.taskResult(task, "", now)
 		r.WaitedSeconds = roundSeconds(waited)
 		return s.result(r, "")
-	case ctx.Err() != nil:
-		return mcp.NewToolResultError("wait_task was cancelled; the task itself goes on. Call wait_task again to resume.")
 	case !errors.Is(err, context.DeadlineExceeded):
 		return s.toolError("wait_task", err)
 	case task == nil:

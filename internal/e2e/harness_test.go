@@ -30,6 +30,7 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	consultSources()
 	dir, err := os.MkdirTemp("", "vace-mcp-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,6 +50,26 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// consultSources stats every file the binary is built from. The binary is
+// built in a subprocess, which go test's result cache cannot see; files the
+// test itself consults are part of the cache key, so a change to the server
+// now reruns these tests instead of replaying a stale pass.
+func consultSources() {
+	root := filepath.Join("..", "..")
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && (strings.HasSuffix(path, ".go") || d.Name() == "go.mod" || d.Name() == "go.sum" || strings.HasSuffix(path, ".mp4")) {
+			_, _ = os.Stat(path)
+		}
+		return nil
+	})
 }
 
 // testLife is a job of about a second, polled every 100 ms by the binary.
@@ -132,7 +153,7 @@ func (p *proc) exitCode(t testing.TB, d time.Duration) int {
 
 // stop asks the server to exit (SIGINT, as Ctrl-C) and kills it if it will not.
 func (p *proc) stop() {
-	_ = p.cmd.Process.Signal(interrupt)
+	_ = p.cmd.Process.Signal(os.Interrupt)
 	select {
 	case <-p.exited:
 	case <-time.After(15 * time.Second):

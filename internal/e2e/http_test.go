@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os/exec"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -118,20 +117,12 @@ func TestConcurrentWaitsOnOneHTTPSessionGetOnlyTheirOwnProgress(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	// Which stream carried which notification is checked on raw streams in
+	// internal/mcphttp (the mcp-go client merges them); here every wait must
+	// end with its own task and none may lose its progress.
 	for i, id := range ids {
 		require.NotNil(t, results[i])
 		assert.Equal(t, id, results[i]["task_id"])
-		prog := s.progress("tok-" + id)
-		assert.NotEmpty(t, prog, "wait %d saw its progress", i)
-	}
-	// Every notification this client received names one of its own tokens,
-	// and each token's progress increases (none were interleaved from another call).
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, n := range s.notifications {
-		if n.Method == "notifications/progress" {
-			tok, _ := n.Params.AdditionalFields["progressToken"].(string)
-			assert.True(t, strings.HasPrefix(tok, "tok-"), "unexpected token %q", tok)
-		}
+		assert.NotEmpty(t, s.progress("tok-"+id), "wait %d saw its progress", i)
 	}
 }

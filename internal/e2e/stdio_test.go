@@ -188,7 +188,7 @@ func TestSubmitThenWaitStreamsProgressAndEndsWithTheVideo(t *testing.T) {
 		assert.Equal(t, "SUCCEEDED", out["status"])
 		assert.Equal(t, true, out["done"])
 		assert.Equal(t, "video_outpainting", out["function"])
-		assert.Equal(t, 5.0, out["video_seconds"])
+		assert.Equal(t, 5.0, out["usage"].(map[string]any)["video_duration"])
 		assert.NotEmpty(t, out["expires_at"])
 		assert.Contains(t, text(res), "SUCCEEDED")
 		var link *mcp.ResourceLink
@@ -442,4 +442,32 @@ func TestTheKeyNeverAppearsInResultsOrLogs(t *testing.T) {
 	for _, m := range s.Wire.messages() {
 		assert.NotContains(t, string(m), key)
 	}
+
+	// And over HTTP, where errors travel in another shape.
+	h := startHTTP(t, "http", []string{"DASHSCOPE_API_KEY=" + key, "DASHSCOPE_BASE_URL=" + fake.BaseURL()})
+	hs := connectHTTP(t, h, "http", true, nil)
+	fake.InjectFault(dashscopetest.EndpointGetTask, 4, dashscopetest.Fault{Status: 400, Code: "InvalidParameter", Message: "echoing " + key})
+	res = call(t, hs.Client, "get_task", map[string]any{"task_id": "abc"})
+	assert.NotContains(t, text(res), key)
+	assert.NotContains(t, h.Stderr.String(), key)
+}
+
+func TestWaitsPerSessionAreCapped(t *testing.T) {
+	fake := newFake(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
+	h := startHTTP(t, "http", fakeEnv(fake), "--max-waits-per-session", "1")
+	a, b := connectHTTP(t, h, "http", true, nil), connectHTTP(t, h, "http", true, nil)
+	id := structured(t, call(t, a.Client, "video_outpainting", map[string]any{"prompt": "p", "video_url": "https://x/v.mp4"}))["task_id"]
+	first := make(chan error, 1)
+	go func() {
+		_, err := callErr(t, a.Client, "wait_task", map[string]any{"task_id": id, "timeout_seconds": 3}, "")
+		first <- err
+	}()
+	require.Eventually(t, func() bool { return fake.Count(dashscopetest.EndpointGetTask) > 0 }, 10*time.Second, 10*time.Millisecond)
+
+	res := call(t, a.Client, "wait_task", map[string]any{"task_id": id, "timeout_seconds": 1})
+	require.True(t, res.IsError, "a second wait on the same session is refused")
+	assert.Contains(t, text(res), "already has 1 wait_task")
+	res = call(t, b.Client, "wait_task", map[string]any{"task_id": id, "timeout_seconds": 1})
+	assert.False(t, res.IsError, "another session has its own allowance: %s", text(res))
+	assert.NoError(t, <-first, "the first wait ends normally")
 }

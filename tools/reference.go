@@ -72,12 +72,14 @@ func Reference(tools []Tool) string {
 				facts = append(facts, "at most "+bound(*p.Maximum))
 			}
 			switch {
+			case p.MinItems != nil && p.MaxItems != nil && *p.MinItems == *p.MaxItems && *p.MinItems == 1:
+				facts = append(facts, "exactly 1 item")
 			case p.MinItems != nil && p.MaxItems != nil && *p.MinItems == *p.MaxItems:
-				facts = append(facts, fmt.Sprintf("exactly %d item(s)", *p.MinItems))
+				facts = append(facts, fmt.Sprintf("exactly %d items", *p.MinItems))
 			case p.MinItems != nil && p.MaxItems != nil:
 				facts = append(facts, fmt.Sprintf("%d–%d items", *p.MinItems, *p.MaxItems))
 			}
-			if p.MaxLength != nil {
+			if p.MaxLength != nil && !strings.Contains(p.Description, fmt.Sprintf("at most %d characters", *p.MaxLength)) {
 				facts = append(facts, fmt.Sprintf("at most %d characters", *p.MaxLength))
 			}
 			if p.Default != nil {

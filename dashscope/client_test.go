@@ -369,10 +369,10 @@ func TestBadTaskIDsAreRefusedBeforeAnyRequest(t *testing.T) {
 }
 
 func TestTaskLifecycleThroughGetTask(t *testing.T) {
-	clock := dashscope.NewScaledClock(1000)
+	clock := dashscopetest.NewManualClock(time.Now())
 	srv := dashscopetest.NewServer(t, dashscopetest.WithClock(clock),
 		dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: 10 * time.Second, Run: 60 * time.Second, VideoDuration: 5}))
-	c := newClient(t, srv)
+	c := newClient(t, srv, dashscope.WithClock(dashscope.RealClock{}))
 	task, err := c.Submit(t.Context(), outpaint)
 	require.NoError(t, err)
 
@@ -381,14 +381,14 @@ func TestTaskLifecycleThroughGetTask(t *testing.T) {
 	assert.Equal(t, dashscope.StatusPending, got.Status)
 	assert.False(t, got.SubmitTime.IsZero())
 
-	require.NoError(t, clock.Sleep(t.Context(), 30*time.Second))
+	clock.Advance(30*time.Second)
 	got, err = c.GetTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusRunning, got.Status)
 	require.NotNil(t, got.Metrics)
 	assert.Equal(t, 1, got.Metrics.Total)
 
-	require.NoError(t, clock.Sleep(t.Context(), 50*time.Second))
+	clock.Advance(50*time.Second)
 	got, err = c.GetTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusSucceeded, got.Status)
@@ -417,10 +417,10 @@ func TestFailedAndUnknownTasks(t *testing.T) {
 }
 
 func TestCancelOnlyWhilePending(t *testing.T) {
-	clock := dashscope.NewScaledClock(1000)
+	clock := dashscopetest.NewManualClock(time.Now())
 	srv := dashscopetest.NewServer(t, dashscopetest.WithClock(clock),
 		dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: time.Hour, Run: time.Minute}))
-	c := newClient(t, srv)
+	c := newClient(t, srv, dashscope.WithClock(dashscope.RealClock{}))
 	task, err := c.Submit(t.Context(), outpaint)
 	require.NoError(t, err)
 	require.NoError(t, c.CancelTask(t.Context(), task.ID))

@@ -22,7 +22,8 @@ func scaled(t *testing.T, factor float64, life dashscopetest.Lifecycle, opts ...
 }
 
 func TestWaitReportsEachStatusAndReturnsTheFinishedTask(t *testing.T) {
-	srv, c := scaled(t, 1000, dashscopetest.Lifecycle{Queue: 5 * time.Second, Run: 90 * time.Second, VideoDuration: 5})
+	// 5 minutes of running is 300 ms of real time: room to see RUNNING on a busy machine.
+	srv, c := scaled(t, 1000, dashscopetest.Lifecycle{Queue: 5 * time.Second, Run: 5 * time.Minute, VideoDuration: 5})
 	task, err := c.Submit(t.Context(), outpaint)
 	require.NoError(t, err)
 

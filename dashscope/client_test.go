@@ -381,14 +381,14 @@ func TestTaskLifecycleThroughGetTask(t *testing.T) {
 	assert.Equal(t, dashscope.StatusPending, got.Status)
 	assert.False(t, got.SubmitTime.IsZero())
 
-	clock.Advance(30*time.Second)
+	clock.Advance(30 * time.Second)
 	got, err = c.GetTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusRunning, got.Status)
 	require.NotNil(t, got.Metrics)
 	assert.Equal(t, 1, got.Metrics.Total)
 
-	clock.Advance(50*time.Second)
+	clock.Advance(50 * time.Second)
 	got, err = c.GetTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusSucceeded, got.Status)

@@ -132,12 +132,12 @@ func TestTaskLifecycleOnTheWire(t *testing.T) {
 	assert.Regexp(t, `^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$`, out["submit_time"])
 	assert.NotContains(t, out, "scheduled_time")
 
-	clock.Advance(5*time.Second)
+	clock.Advance(5 * time.Second)
 	out = get()["output"].(map[string]any)
 	assert.Equal(t, "RUNNING", out["task_status"])
 	assert.Equal(t, map[string]any{"TOTAL": 1.0, "SUCCEEDED": 0.0, "FAILED": 0.0}, out["task_metrics"])
 
-	clock.Advance(30*time.Second)
+	clock.Advance(30 * time.Second)
 	body = get()
 	out = body["output"].(map[string]any)
 	assert.Equal(t, "SUCCEEDED", out["task_status"])
@@ -150,7 +150,7 @@ func TestTaskLifecycleOnTheWire(t *testing.T) {
 	failing := strings.Replace(outpaintBody, `"prompt":"p"`, `"prompt":"please fail"`, 1)
 	r = send(t, "POST", submitURL(s), s.APIKey(), asyncJSON, failing)
 	failID := r.body["output"].(map[string]any)["task_id"].(string)
-	clock.Advance(10*time.Second)
+	clock.Advance(10 * time.Second)
 	out = send(t, "GET", s.BaseURL()+"/tasks/"+failID, s.APIKey(), nil, "").body["output"].(map[string]any)
 	assert.Equal(t, "FAILED", out["task_status"])
 	assert.Equal(t, "InvalidParameter", out["code"])
@@ -241,7 +241,7 @@ func TestCancelAndList(t *testing.T) {
 	assert.Equal(t, 200, r.status)
 	assert.NotEmpty(t, r.body["request_id"])
 
-	clock.Advance(20*time.Second)
+	clock.Advance(20 * time.Second)
 	r = send(t, "POST", s.BaseURL()+"/tasks/"+ids[1]+"/cancel", s.APIKey(), nil, "")
 	assert.Equal(t, 400, r.status)
 	assert.Equal(t, "UnsupportedOperation", r.body["code"])

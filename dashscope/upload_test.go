@@ -89,6 +89,26 @@ func TestUploadRetriesAndRecognisesItsOwnEarlierUpload(t *testing.T) {
 	assert.Equal(t, "oss://"+srv.Uploads()[1].Key, url)
 }
 
+func TestUploadStreamsTheFileInsteadOfHoldingIt(t *testing.T) {
+	srv := dashscopetest.NewServer(t, dashscopetest.WithUploadLimit(100))
+	c := newClient(t, srv)
+	f, err := os.Create(filepath.Join(t.TempDir(), "big.mp4"))
+	require.NoError(t, err)
+	defer f.Close()
+	const size = 50 << 20
+	require.NoError(t, f.Truncate(size))
+
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = c.Upload(t.Context(), "big.mp4", f, size)
+	require.NoError(t, err)
+	runtime.ReadMemStats(&after)
+	allocated := after.TotalAlloc - before.TotalAlloc
+	t.Logf("uploading 50 MB allocated %d KB (client and fake together)", allocated>>10)
+	assert.Less(t, allocated, uint64(8<<20), "a file held in memory would allocate at least its 50 MB")
+	assert.Equal(t, int64(size), srv.Uploads()[0].Size)
+}
+
 // BenchmarkUpload50MB uploads a 50 MB file to the fake and reports the peak
 // heap growth while it streams, which must stay within a few MB of idle.
 func BenchmarkUpload50MB(b *testing.B) {

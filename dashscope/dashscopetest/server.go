@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
@@ -193,8 +192,16 @@ func New(opts ...Option) *Server {
 	return s
 }
 
+// TB is the part of testing.TB that NewServer needs; taking it instead of
+// testing.TB keeps the testing package out of binaries that run the fake
+// (the sandbox).
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
 // NewServer starts a fake DashScope that closes when the test ends.
-func NewServer(tb testing.TB, opts ...Option) *Server {
+func NewServer(tb TB, opts ...Option) *Server {
 	tb.Helper()
 	s := New(opts...)
 	tb.Cleanup(s.Close)

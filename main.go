@@ -53,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		call, args, err = cli.ParseCall(args, config.IsFlag, config.IsBoolFlag)
 		switch {
 		case errors.Is(err, cli.ErrHelp):
-			fmt.Fprintln(stdout, cli.CallUsage)
+			fmt.Fprintln(stdout, cli.CallUsage) // stdout-ok: help, not the stdio transport
 			return 0
 		case err != nil:
 			fmt.Fprintf(stderr, "vace-mcp call: %v\n\n%s\n", err, cli.CallUsage)
@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if cfg.ShowVersion {
-		fmt.Fprintln(stdout, "vace-mcp", appVersion())
+		fmt.Fprintln(stdout, "vace-mcp", appVersion()) // stdout-ok: --version, not the stdio transport
 		return 0
 	}
 	level := cfg.LogLevel

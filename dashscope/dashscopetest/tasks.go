@@ -130,18 +130,29 @@ func (s *Server) taskBody(t *task, now time.Time) map[string]any {
 	return body
 }
 
-func (s *Server) serveCancel(w http.ResponseWriter, id string) {
+// lookup returns a task and its status now, calling update (if any) on it
+// while the lock is held.
+func (s *Server) lookup(id string, update func(t *task, status dashscope.TaskStatus, now time.Time)) (dashscope.TaskStatus, bool) {
 	now := s.clock.Now()
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	t, ok := s.tasks[id]
-	var status dashscope.TaskStatus
-	if ok {
-		status, _ = t.state(now)
+	if !ok {
+		return "", false
+	}
+	status, _ := t.state(now)
+	if update != nil {
+		update(t, status, now)
+	}
+	return status, true
+}
+
+func (s *Server) serveCancel(w http.ResponseWriter, id string) {
+	status, ok := s.lookup(id, func(t *task, status dashscope.TaskStatus, now time.Time) {
 		if status == dashscope.StatusPending {
 			t.canceled = now
 		}
-	}
-	s.mu.Unlock()
+	})
 	if !ok || status != dashscope.StatusPending {
 		writeError(w, http.StatusBadRequest, "UnsupportedOperation", "Failed to cancel the task, please confirm if the task is in PENDING status.", newID())
 		return
@@ -229,15 +240,7 @@ func positiveInt(v string, def int) (int, bool) {
 
 // serveResult serves a succeeded task's video while the task is kept.
 func (s *Server) serveResult(w http.ResponseWriter, id string) {
-	now := s.clock.Now()
-	s.mu.Lock()
-	t, ok := s.tasks[id]
-	var status dashscope.TaskStatus
-	if ok {
-		status, _ = t.state(now)
-	}
-	s.mu.Unlock()
-	if status != dashscope.StatusSucceeded {
+	if status, _ := s.lookup(id, nil); status != dashscope.StatusSucceeded {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusForbidden)
 		_, _ = fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Request has expired.</Message></Error>`)

@@ -170,27 +170,23 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 	defer cancel()
 	c, err := client.NewInProcessClient(srv)
 	if err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	defer c.Close()
 	bar := newProgressBar(stderr)
 	c.OnNotification(bar.notify)
 	if err := c.Start(ctx); err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ClientInfo = mcp.Implementation{Name: "vace-mcp-cli", Version: "1"}
 	init.Params.ProtocolVersion = mcp.ProtocolVersion20251125
 	if _, err := c.Initialize(ctx, init); err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	tools, err := c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	var schema json.RawMessage
 	var names []string
@@ -215,8 +211,7 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 
 	res, err := callTool(ctx, c, bar, o.Tool, args)
 	if err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 1
+		return fail(stderr, err)
 	}
 	for o.Wait && !res.IsError && !done(res) {
 		id, _ := structuredField(res, "task_id").(string)
@@ -224,19 +219,17 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 			break
 		}
 		if !o.JSON {
-			fmt.Fprintln(stdout, resultText(res))
+			fmt.Fprintln(stdout, resultText(res)) // stdout-ok: the CLI's output, never the stdio transport
 		}
 		if res, err = callTool(ctx, c, bar, "wait_task", map[string]any{"task_id": id}); err != nil {
 			bar.finish()
-			fmt.Fprintln(stderr, "vace-mcp call:", err)
-			return 1
+			return fail(stderr, err)
 		}
 	}
 	bar.finish()
 	if id, _ := structuredField(res, "task_id").(string); o.Download && id != "" && structuredField(res, "status") == "SUCCEEDED" {
 		if res, err = callTool(ctx, c, bar, "download_video", map[string]any{"task_id": id}); err != nil {
-			fmt.Fprintln(stderr, "vace-mcp call:", err)
-			return 1
+			return fail(stderr, err)
 		}
 	}
 	if o.JSON {
@@ -248,12 +241,18 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	} else {
-		fmt.Fprintln(stdout, resultText(res))
+		fmt.Fprintln(stdout, resultText(res)) // stdout-ok: the CLI's output
 	}
 	if res.IsError || structuredField(res, "status") == "FAILED" {
 		return 1
 	}
 	return 0
+}
+
+// fail reports an error that ends the call.
+func fail(stderr io.Writer, err error) int {
+	fmt.Fprintf(stderr, "vace-mcp call: %v\n", err)
+	return 1
 }
 
 // callTool calls a tool with a progress token, so waits report progress.
@@ -405,7 +404,7 @@ func (b *progressBar) notify(n mcp.JSONRPCNotification) {
 		return
 	}
 	if line != b.last {
-		fmt.Fprintln(b.w, line)
+		fmt.Fprintln(b.w, line) // stdout-ok: b.w is stderr
 		b.last = line
 	}
 }
@@ -414,7 +413,7 @@ func (b *progressBar) finish() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.tty && b.drawn {
-		fmt.Fprintln(b.w)
+		fmt.Fprintln(b.w) // stdout-ok: b.w is stderr
 		b.drawn = false
 	}
 }

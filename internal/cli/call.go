@@ -194,8 +194,7 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 		names = append(names, t.Name)
 		if t.Name == o.Tool {
 			if schema, err = json.Marshal(t.InputSchema); err != nil {
-				fmt.Fprintln(stderr, "vace-mcp call:", err)
-				return 1
+				return fail(stderr, err)
 			}
 		}
 	}
@@ -205,8 +204,8 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 	}
 	args, err := convertArgs(o, schema)
 	if err != nil {
-		fmt.Fprintln(stderr, "vace-mcp call:", err)
-		return 2
+		fmt.Fprintf(stderr, "vace-mcp call: %v\n", err)
+		return 2 // a bad command, not a failed call
 	}
 
 	res, err := callTool(ctx, c, bar, o.Tool, args)

@@ -100,7 +100,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if command == "doctor" {
 		return cli.Doctor(ctx, cli.Setup{
-			Client: client, Sandbox: cfg.Sandbox, HasKey: cfg.APIKey != "", Region: cfg.Region,
+			Client: client, Sandbox: cfg.Sandbox, HasKey: cfg.APIKey != "",
 			AllowDirs: cfg.AllowedDirs, Outputs: outputs, AuthToken: cfg.AuthToken != "",
 			Transport: cfg.Transport, ListenAddr: cfg.Addr,
 		}, stdout)

@@ -18,7 +18,6 @@ type Setup struct {
 	Client     *dashscope.Client
 	Sandbox    bool
 	HasKey     bool
-	Region     string
 	AllowDirs  []string
 	Outputs    *localfiles.OutputDir
 	AuthToken  bool

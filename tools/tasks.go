@@ -158,7 +158,7 @@ func (s *Service) handleWait(ctx context.Context, req mcp.CallToolRequest) (*mcp
 				// context's error lets the transport send none where it can.
 				return nil, ctx.Err()
 			}
-			return s.waitResult(ctx, args, out.task, out.err, latest, time.Since(started), timeout), nil
+			return s.waitResult(args.TaskID, out.task, out.err, latest, time.Since(started), timeout), nil
 		}
 	}
 }
@@ -181,10 +181,9 @@ func (s *Service) reportWait(prog *progress, o *dashscope.Observation, waited, t
 }
 
 // waitResult shapes how a wait ended.
-func (s *Service) waitResult(ctx context.Context, args WaitTaskArgs, task *dashscope.Task, err error, latest *dashscope.Observation,
+func (s *Service) waitResult(taskID string, task *dashscope.Task, err error, latest *dashscope.Observation,
 	waited, timeout time.Duration) *mcp.CallToolResult {
 	now := s.client.Clock().Now()
-	taskID := args.TaskID
 	switch {
 	case err == nil:
 		r := s.taskResult(task, "", now)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 )
 
 // session is one streamable-HTTP session issued by this layer. mcp-go keeps
@@ -29,7 +31,7 @@ type session struct {
 	cancel context.CancelCauseFunc
 
 	// cancelled are the session's requests the client has cancelled.
-	cancelled cancelledIDs
+	cancelled cancellation.Set
 
 	// Guarded by Handler.mu.
 	lastSeen time.Time
@@ -208,13 +210,12 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.release(s)
 	body := bufferedBody(r)
-	s.cancelled.noteFrom(body)
-	key, isRequest := requestIDKey(body)
-	if !isRequest {
+	s.cancelled.Note(body)
+	if _, isRequest := cancellation.RequestKey(body); !isRequest {
 		h.serveScoped(w, r, s.ctx, http.StatusNotFound)
 		return
 	}
-	cw := &cancellableResponse{ResponseWriter: w, ids: &s.cancelled, key: key}
+	cw := &cancellableResponse{ResponseWriter: w, ids: &s.cancelled}
 	h.serveScoped(cw, r, s.ctx, http.StatusNotFound)
 	if cw.status != 0 {
 		cw.sendHead(cw.status) // a head without a body still goes out

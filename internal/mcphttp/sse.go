@@ -14,6 +14,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 )
 
 // sseStream is one open GET /sse stream, which is one mcp-go SSE session.
@@ -29,7 +31,7 @@ type sseStream struct {
 	end    context.CancelFunc // ends the stream: mcp-go's handler returns when its request context is done
 
 	// cancelled are the session's requests the client has cancelled.
-	cancelled cancelledIDs
+	cancelled cancellation.Set
 
 	mu       sync.Mutex
 	pending  map[string]json.RawMessage // id key → raw id of requests not answered yet
@@ -117,7 +119,7 @@ func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 		if st != nil {
 			body := bufferedBody(r)
 			st.track(body)
-			st.cancelled.noteFrom(body)
+			st.cancelled.Note(body)
 		}
 	}
 	h.sseMessage.ServeHTTP(w, r)
@@ -132,7 +134,7 @@ func (st *sseStream) track(body []byte) {
 	if json.Unmarshal(body, &msg) != nil || msg.Method == "" {
 		return
 	}
-	key, ok := jsonRPCIDKey(msg.ID)
+	key, ok := cancellation.IDKey(msg.ID)
 	if !ok {
 		return
 	}
@@ -157,7 +159,7 @@ func (st *sseStream) answered(event []byte) (drained bool) {
 		if json.Unmarshal(data, &msg) != nil || msg.Method != "" {
 			continue // a notification, a server-to-client request, or not JSON
 		}
-		if key, ok := jsonRPCIDKey(msg.ID); ok {
+		if key, ok := cancellation.IDKey(msg.ID); ok {
 			st.mu.Lock()
 			delete(st.pending, key)
 			drained = st.draining && len(st.pending) == 0
@@ -258,8 +260,8 @@ type sseStreamWriter struct {
 
 func (w *sseStreamWriter) Write(p []byte) (int, error) {
 	drop := false
-	for _, k := range responseIDs(sseData(p)) {
-		drop = drop || w.stream.cancelled.take(k) // each write is one event
+	for _, d := range sseData(p) {
+		drop = drop || w.stream.cancelled.TakeResponse(d) // each write is one event
 	}
 	w.mu.Lock()
 	n, err := len(p), error(nil)

@@ -21,12 +21,7 @@ func (e *env) newSSEClient(t *testing.T, pinned bool, hdr map[string]string) (*c
 	t.Helper()
 	tr, err := transport.NewSSE(e.url+PathSSE, transport.WithHeaders(hdr), transport.WithSSELogger(quietLog))
 	require.NoError(t, err)
-	var opts []client.ClientOption
-	if pinned {
-		opts = append(opts, client.WithProtocolVersion(mcp.ProtocolVersion20251125))
-	}
-	c := client.NewClient(tr, opts...)
-	return c, startClient(t, c)
+	return connectClient(t, tr, pinned)
 }
 
 func TestSSEClientThroughTheGuard(t *testing.T) {

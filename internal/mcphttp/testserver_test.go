@@ -352,6 +352,12 @@ func (e *env) newClient(t *testing.T, pinned bool, hdr map[string]string) (*clie
 	t.Helper()
 	tr, err := transport.NewStreamableHTTP(e.url+PathStreamable, transport.WithHTTPHeaders(hdr), transport.WithLogger(quietLog))
 	require.NoError(t, err)
+	return connectClient(t, tr, pinned)
+}
+
+// connectClient starts and initializes an mcp-go client on tr.
+func connectClient(t *testing.T, tr transport.Interface, pinned bool) (*client.Client, *progressLog) {
+	t.Helper()
 	var opts []client.ClientOption
 	if pinned {
 		opts = append(opts, client.WithProtocolVersion(mcp.ProtocolVersion20251125))

@@ -3,7 +3,6 @@ package mcphttp
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"mime"
 	"net/http"
 	"strings"
@@ -150,18 +149,3 @@ type discardResponse struct{ header http.Header }
 func (d discardResponse) Header() http.Header         { return d.header }
 func (d discardResponse) Write(p []byte) (int, error) { return len(p), nil }
 func (d discardResponse) WriteHeader(int)             {}
-
-// jsonRPCIDKey turns a raw JSON-RPC id into a map key that matches however
-// the id is re-encoded (1 and 1.0 are the same id; "1" is not).
-func jsonRPCIDKey(raw json.RawMessage) (string, bool) {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil || v == nil {
-		return "", false
-	}
-	switch v.(type) {
-	case string, float64:
-		return fmt.Sprintf("%T:%v", v, v), true
-	default:
-		return "", false
-	}
-}

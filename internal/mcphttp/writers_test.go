@@ -1,7 +1,6 @@
 package mcphttp
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -52,21 +51,6 @@ func TestInitSucceeded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			assert.Equal(t, tt.want, initSucceeded(tt.contentType, []byte(tt.body)))
 		})
-	}
-}
-
-func TestJSONRPCIDKey(t *testing.T) {
-	key := func(raw string) string {
-		k, ok := jsonRPCIDKey(json.RawMessage(raw))
-		require.True(t, ok, raw)
-		return k
-	}
-	assert.Equal(t, key("1"), key("1.0"))
-	assert.NotEqual(t, key("1"), key(`"1"`))
-	assert.Equal(t, key(`"abc"`), key(`"abc"`))
-	for _, bad := range []string{"null", "", "{}", "[1]", "true"} {
-		_, ok := jsonRPCIDKey(json.RawMessage(bad))
-		assert.False(t, ok, bad)
 	}
 }
 

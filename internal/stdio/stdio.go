@@ -6,13 +6,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 )
 
 // Workers is how many tool calls run at once. Waits are long, and mcp-go's
@@ -25,7 +26,7 @@ const Workers = 64
 // cancelled (notifications/cancelled) gets no response. mcp-go still writes
 // a "context canceled" error for it, which this layer drops.
 func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writer, logger *slog.Logger) error {
-	f := &cancelFilter{out: out, cancelled: map[string]bool{}}
+	f := &cancelFilter{out: out}
 	pr, pw := io.Pipe()
 	go f.watch(in, pw)
 	s := server.NewStdioServer(srv)
@@ -37,15 +38,12 @@ func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writ
 // cancelFilter notes the requests a client cancels and drops the responses
 // to them. Requests are matched by their JSON-RPC id.
 type cancelFilter struct {
-	out io.Writer
+	out       io.Writer
+	cancelled cancellation.Set
 
-	mu        sync.Mutex
-	cancelled map[string]bool
-	partial   []byte // a line written in pieces, not yet complete
+	mu      sync.Mutex
+	partial []byte // a line written in pieces, not yet complete
 }
-
-// maxCancelled bounds the ids remembered for responses that never come.
-const maxCancelled = 4096
 
 // watch copies the client's messages to the server, noting cancellations.
 func (f *cancelFilter) watch(in io.Reader, to *io.PipeWriter) {
@@ -53,7 +51,7 @@ func (f *cancelFilter) watch(in io.Reader, to *io.PipeWriter) {
 	for {
 		line, err := r.ReadBytes('\n')
 		if len(line) > 0 {
-			f.noteCancel(line)
+			f.cancelled.Note(line)
 			if _, werr := to.Write(line); werr != nil {
 				return
 			}
@@ -69,27 +67,6 @@ func (f *cancelFilter) watch(in io.Reader, to *io.PipeWriter) {
 	}
 }
 
-func (f *cancelFilter) noteCancel(line []byte) {
-	if !bytes.Contains(line, []byte("notifications/cancelled")) {
-		return
-	}
-	var m struct {
-		Method string `json:"method"`
-		Params struct {
-			RequestID json.RawMessage `json:"requestId"`
-		} `json:"params"`
-	}
-	if json.Unmarshal(line, &m) != nil || m.Method != "notifications/cancelled" || len(m.Params.RequestID) == 0 {
-		return
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.cancelled) >= maxCancelled {
-		clear(f.cancelled)
-	}
-	f.cancelled[idKey(m.Params.RequestID)] = true
-}
-
 // Write passes the server's messages on, except responses to cancelled requests.
 func (f *cancelFilter) Write(p []byte) (int, error) {
 	f.mu.Lock()
@@ -101,7 +78,7 @@ func (f *cancelFilter) Write(p []byte) (int, error) {
 			return len(p), nil
 		}
 		line := f.partial[:i+1]
-		if !f.dropLocked(line) {
+		if !f.cancelled.TakeResponse(line) {
 			if _, err := f.out.Write(line); err != nil {
 				f.partial = f.partial[:0]
 				return 0, err
@@ -109,33 +86,4 @@ func (f *cancelFilter) Write(p []byte) (int, error) {
 		}
 		f.partial = f.partial[i+1:]
 	}
-}
-
-func (f *cancelFilter) dropLocked(line []byte) bool {
-	if len(f.cancelled) == 0 {
-		return false
-	}
-	var m struct {
-		ID     json.RawMessage `json:"id"`
-		Method string          `json:"method"`
-	}
-	if json.Unmarshal(line, &m) != nil || m.Method != "" || len(m.ID) == 0 {
-		return false // not a response
-	}
-	k := idKey(m.ID)
-	if !f.cancelled[k] {
-		return false
-	}
-	delete(f.cancelled, k)
-	return true
-}
-
-// idKey is a JSON-RPC id in canonical form (1 and 1.0 are the same id).
-func idKey(raw json.RawMessage) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return string(raw)
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -12,7 +12,7 @@ import (
 
 func TestResponsesToCancelledRequestsAreDropped(t *testing.T) {
 	var out bytes.Buffer
-	f := &cancelFilter{out: &out, cancelled: map[string]bool{}}
+	f := &cancelFilter{out: &out}
 	pr, pw := io.Pipe()
 	in := strings.NewReader(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{}}` + "\n" +
 		`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7,"reason":"user"}}` + "\n")
@@ -38,7 +38,8 @@ func TestResponsesToCancelledRequestsAreDropped(t *testing.T) {
 
 func TestWritesInPiecesAreReassembled(t *testing.T) {
 	var out bytes.Buffer
-	f := &cancelFilter{out: &out, cancelled: map[string]bool{`"a"`: true}}
+	f := &cancelFilter{out: &out}
+	f.cancelled.Note([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"a"}}`))
 	for _, piece := range []string{`{"jsonrpc":"2.0","id":"a","er`, `ror":{}}` + "\n" + `{"jsonrpc":"2.0","id":"b",`, `"result":{}}` + "\n"} {
 		n, err := f.Write([]byte(piece))
 		require.NoError(t, err)

@@ -46,3 +46,31 @@ func BenchmarkInspectMP4(b *testing.B) {
 	b.ReportMetric(float64(read)/float64(b.N), "bytes-read/op")
 	b.ReportMetric(float64(reads)/float64(b.N), "reads/op")
 }
+
+// BenchmarkInspectImage inspects 20 MB images (the largest the API takes)
+// and reports the bytes read per inspection: the header and one buffer.
+func BenchmarkInspectImage(b *testing.B) {
+	const size = 20_000_000
+	for _, bm := range []struct {
+		name   string
+		header []byte
+	}{
+		{"jpeg", jpegBytes(b, 1920, 1080)},
+		{"png", pngBytes(b, 1920, 1080)},
+		{"webp", webpHeader("VP8 ", vp8Data(1920, 1080))},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			file := padded(bm.header, size)
+			var read int64
+			b.ReportAllocs()
+			for b.Loop() {
+				r := &countingReader{r: file}
+				if _, err := Inspect(r, size); err != nil {
+					b.Fatal(err)
+				}
+				read += r.bytes
+			}
+			b.ReportMetric(float64(read)/float64(b.N), "bytes-read/op")
+		})
+	}
+}

@@ -8,46 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Limits are the API's limits for one field. A zero limit is not checked.
-type Limits struct {
-	Kind     Kind  // what the field takes
-	MaxBytes int64 // file size
-
-	// MinSide and MaxSide bound each side of an image, in pixels.
-	MinSide, MaxSide int
-
-	// MaxDuration refuses longer videos; 0 means no hard limit.
-	MaxDuration time.Duration
-	// CutDuration is how much of a video the service uses: a longer video is
-	// accepted with a warning, because the service quietly cuts it.
-	CutDuration time.Duration
-	// MinFPS refuses videos with a lower known frame rate. A video whose
-	// frame rate cannot be read from its header is accepted with a warning.
-	MinFPS float64
-}
-
-// The documented limits (DashScope wan2.1-vace-plus input media).
-//
-// The vendor writes "10MB" and "50MB" without saying which megabyte; the
-// decimal one is the stricter reading. Refusing a file that is 5% too big
-// costs the agent a re-encode, while accepting one the service then rejects
-// costs an upload and a failed job.
-var (
-	// ImageLimits is for every image field: JPG, PNG, BMP, TIFF or WEBP,
-	// 360-2000 px per side, at most 10 MB.
-	ImageLimits = Limits{Kind: Image, MaxBytes: 10_000_000, MinSide: 360, MaxSide: 2000}
-
-	// VideoLimits is for video_url and mask_video_url: MP4, at least 16 fps,
-	// at most 50 MB. Videos over 5 s are accepted with a warning, because the
-	// service uses only the first 5 s.
-	VideoLimits = Limits{Kind: Video, MaxBytes: 50_000_000, MinFPS: 16, CutDuration: 5 * time.Second}
-
-	// ClipLimits is for video_extension's first_clip_url and last_clip_url:
-	// VideoLimits, and at most 3 s. (The API also wants both clips together
-	// to be at most 3 s; the caller, which sees both, checks that.)
-	ClipLimits = Limits{Kind: Video, MaxBytes: 50_000_000, MinFPS: 16, CutDuration: 5 * time.Second, MaxDuration: 3 * time.Second}
+	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
 // LimitError is Check's error for a file that was read but does not suit the
@@ -68,9 +30,6 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%d problems: %s", len(e.Problems), strings.Join(parts, ". "))
 }
 
-// imageFormats completes "this field takes ...".
-const imageFormats = "a JPG, PNG, BMP, TIFF or WEBP image"
-
 // Check inspects the file at r (size bytes) and checks it against limits.
 //
 // It returns what Inspect read, warnings about things the service will
@@ -78,34 +37,32 @@ const imageFormats = "a JPG, PNG, BMP, TIFF or WEBP image"
 // service uses only the first 5 s"), and an error if the file must not be
 // sent. A *LimitError names every problem found; other errors say why the
 // file could not be read.
-func Check(r io.ReaderAt, size int64, limits Limits) (Info, []string, error) {
-	if limits.Kind != Image && limits.Kind != Video {
+func Check(r io.ReaderAt, size int64, limits dashscope.MediaLimits) (Info, []string, error) {
+	if limits.Kind != dashscope.MediaImage && limits.Kind != dashscope.MediaVideo {
 		return Info{}, nil, errors.New("media limits do not say whether the field takes an image or a video")
 	}
 	info, err := Inspect(r, size)
 	var unknown *unrecognizedError
 	switch {
 	case errors.As(err, &unknown):
-		return info, nil, &LimitError{Problems: []string{wrongFormat(limits.Kind, unknown.hint, "")}}
+		return info, nil, wrongFormat(limits, "file is not a recognised image or video ("+unknown.hint+")")
+	case info.Format != "" && !limits.Accepts(dashscope.MediaFormat(info.Format)):
+		// Even a broken file: what it is matters more than how it is broken.
+		return info, nil, wrongFormat(limits, "file is "+formats[info.Format].label)
 	case err != nil:
 		return info, nil, err
-	}
-	if f := formats[info.Format]; !f.supported || f.kind != limits.Kind {
-		return info, nil, &LimitError{Problems: []string{wrongFormat(limits.Kind, "", f.label)}}
 	}
 
 	var problems, warnings []string
 	if limits.MaxBytes > 0 && size > limits.MaxBytes {
 		problems = append(problems, fmt.Sprintf("file is %s; this field takes at most %s", bytesText(size), bytesText(limits.MaxBytes)))
 	}
-	switch limits.Kind {
-	case Image:
-		w, h := info.Width, info.Height
-		if limits.MinSide > 0 && (w < limits.MinSide || h < limits.MinSide) ||
-			limits.MaxSide > 0 && (w > limits.MaxSide || h > limits.MaxSide) {
-			problems = append(problems, fmt.Sprintf("image is %dx%d px; each side must be %s", w, h, sideRange(limits)))
-		}
-	case Video:
+	p, w := checkFrame(info, limits)
+	problems, warnings = append(problems, p...), append(warnings, w...)
+	if limits.OpaquePNG && info.Alpha {
+		problems = append(problems, "image is a PNG with an alpha channel (transparency); this field takes PNG images without one: flatten it onto a background or save it as JPG")
+	}
+	if limits.Kind == dashscope.MediaVideo {
 		p, w := checkVideo(info, limits)
 		problems, warnings = append(problems, p...), append(warnings, w...)
 	}
@@ -115,14 +72,52 @@ func Check(r io.ReaderAt, size int64, limits Limits) (Info, []string, error) {
 	return info, warnings, nil
 }
 
+// wrongFormat says that the file is not what the field takes.
+func wrongFormat(limits dashscope.MediaLimits, what string) error {
+	return &LimitError{Problems: []string{fmt.Sprintf("%s; this field takes %s %ss", what, limits.FormatList(), limits.Kind)}}
+}
+
+// checkFrame checks the width and height: each side, and the aspect ratio.
+func checkFrame(info Info, limits dashscope.MediaLimits) (problems, warnings []string) {
+	if limits.MinSide == 0 && limits.MaxSide == 0 && limits.MaxAspect == 0 {
+		return nil, nil
+	}
+	w, h := info.Width, info.Height
+	if w == 0 || h == 0 {
+		// Images always have a size (Inspect refuses them otherwise); a
+		// video's track header may leave it out.
+		return nil, []string{fmt.Sprintf("could not read the %s's width and height from its header, so they were not checked", info.Kind)}
+	}
+	if limits.MinSide > 0 && (w < limits.MinSide || h < limits.MinSide) ||
+		limits.MaxSide > 0 && (w > limits.MaxSide || h > limits.MaxSide) {
+		problems = append(problems, fmt.Sprintf("%s is %dx%d px; each side must be %s", info.Kind, w, h, limits.SideRange()))
+	}
+	long, short := int64(max(w, h)), int64(min(w, h))
+	if limits.MaxAspect > 0 && long > int64(limits.MaxAspect)*short {
+		// Rounded up to hundredths, so that a ratio just over the limit
+		// never reads as equal to it.
+		ratio := strconv.FormatFloat(float64((long*100+short-1)/short)/100, 'f', -1, 64)
+		if w < h {
+			ratio = "1:" + ratio
+		} else {
+			ratio += ":1"
+		}
+		problems = append(problems, fmt.Sprintf("%s is %dx%d px, an aspect ratio of %s; this field takes 1:%d to %d:1",
+			info.Kind, w, h, ratio, limits.MaxAspect, limits.MaxAspect))
+	}
+	return problems, warnings
+}
+
 // checkVideo checks duration and frame rate.
-func checkVideo(info Info, limits Limits) (problems, warnings []string) {
+func checkVideo(info Info, limits dashscope.MediaLimits) (problems, warnings []string) {
 	d := info.Duration
 	switch {
-	case d == 0 && limits.MaxDuration > 0:
-		warnings = append(warnings, fmt.Sprintf("could not read the video's duration from its header, so the %s limit was not checked", secondsText(limits.MaxDuration)))
+	case d == 0 && (limits.MinDuration > 0 || limits.MaxDuration > 0):
+		warnings = append(warnings, fmt.Sprintf("could not read the video's duration from its header, so %s was not checked", durationRule(limits)))
 	case limits.MaxDuration > 0 && d > limits.MaxDuration:
 		problems = append(problems, fmt.Sprintf("video is %s long; this field takes at most %s", secondsText(d), secondsText(limits.MaxDuration)))
+	case d < limits.MinDuration:
+		problems = append(problems, fmt.Sprintf("video is %s long; this field takes at least %s", secondsTextDown(d), secondsText(limits.MinDuration)))
 	case limits.CutDuration > 0 && d > limits.CutDuration:
 		warnings = append(warnings, fmt.Sprintf("video is %s long; the service uses only the first %s", secondsText(d), secondsText(limits.CutDuration)))
 	}
@@ -137,30 +132,16 @@ func checkVideo(info Info, limits Limits) (problems, warnings []string) {
 	return problems, warnings
 }
 
-// wrongFormat says that the file is not what the field takes. Exactly one of
-// hint ("it starts with the bytes ...") and label ("a GIF image") is set.
-func wrongFormat(want Kind, hint, label string) string {
-	if want == Image {
-		if label != "" {
-			return fmt.Sprintf("file is %s; this field takes %s", label, imageFormats)
-		}
-		return fmt.Sprintf("file is not a recognised image or video (%s); this field takes %s", hint, imageFormats)
-	}
-	if label != "" {
-		hint = "it is " + label
-	}
-	return fmt.Sprintf("file is not an MP4 video (%s); this field takes MP4 only", hint)
-}
-
-// sideRange describes the allowed side lengths.
-func sideRange(l Limits) string {
+// durationRule names the duration limits for a warning that they were not
+// checked: "the 3 s limit", "the 2 s minimum", "the 2 s to 10 s range".
+func durationRule(l dashscope.MediaLimits) string {
 	switch {
-	case l.MinSide > 0 && l.MaxSide > 0:
-		return fmt.Sprintf("%d-%d px", l.MinSide, l.MaxSide)
-	case l.MinSide > 0:
-		return fmt.Sprintf("at least %d px", l.MinSide)
+	case l.MinDuration > 0 && l.MaxDuration > 0:
+		return "the " + secondsText(l.MinDuration) + " to " + secondsText(l.MaxDuration) + " range"
+	case l.MinDuration > 0:
+		return "the " + secondsText(l.MinDuration) + " minimum"
 	default:
-		return fmt.Sprintf("at most %d px", l.MaxSide)
+		return "the " + secondsText(l.MaxDuration) + " limit"
 	}
 }
 
@@ -185,6 +166,11 @@ func secondsText(d time.Duration) string {
 		ms++
 	}
 	return strconv.FormatFloat(float64(ms)/1000, 'f', -1, 64) + " s"
+}
+
+// secondsTextDown rounds down instead, for a video just under a minimum.
+func secondsTextDown(d time.Duration) string {
+	return strconv.FormatFloat(float64(d/time.Millisecond)/1000, 'f', -1, 64) + " s"
 }
 
 // fpsText gives a frame rate rounded down to hundredths, so that a rate just

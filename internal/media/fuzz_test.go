@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
 // FuzzInspect feeds arbitrary bytes, and sizes that disagree with them, to
@@ -29,7 +31,8 @@ func FuzzInspect(f *testing.F) {
 		bmpHeader(40, 10, -10), bmpHeader(12, 10, 10),
 		tiffHeader(true, tiffEntry{256, 3, 10}, tiffEntry{257, 4, 10}), bigTIFFHeader(10, 10),
 		webpHeader("VP8 ", vp8Data(10, 10)), webpHeader("VP8L", vp8lData(10, 10)), webpHeader("VP8X", vp8xData(10, 10)),
-		twoSeconds.file(), cat(mkbox("wide"), twoSeconds.moov()),
+		alphaPNGBytes(f, 4, 3), palettedPNGBytes(f, 4, 3, true),
+		twoSeconds.file(), cat(mkbox("wide"), twoSeconds.moov()), cat(ftyp("qt  "), twoSeconds.moov()),
 		frag.file(moof(1, 0, 3, []uint32{40, 40, 40}), moof(1, 20, 5, nil)),
 		ftyp("heic", "mif1"), []byte("%PDF-1.7"), []byte("hello"),
 	} {
@@ -57,13 +60,16 @@ func FuzzInspect(f *testing.F) {
 				info.FPS < 0 || math.IsNaN(info.FPS) || math.IsInf(info.FPS, 0) {
 				t.Fatalf("impossible values in %+v", info)
 			}
-			if desc.supported && desc.kind == Image && (info.Width == 0 || info.Height == 0) {
-				t.Fatalf("supported image without a size: %+v", info)
+			if imageDecoders[info.Format] != nil && (info.Width == 0 || info.Height == 0) {
+				t.Fatalf("decoded image without a size: %+v", info)
+			}
+			if info.Alpha && info.Format != "png" {
+				t.Fatalf("alpha reported for a %s: %+v", info.Format, info)
 			}
 		} else if err.Error() == "" {
 			t.Fatal("empty error message")
 		}
-		for _, limits := range []Limits{ImageLimits, VideoLimits, ClipLimits} {
+		for _, limits := range []dashscope.MediaLimits{dashscope.VACEImage, dashscope.VACEVideo, dashscope.VACEClip, dashscope.Wan27Video, dashscope.Wan27RefImage} {
 			_, _, _ = Check(bytes.NewReader(data), size, limits)
 		}
 	})

@@ -284,6 +284,39 @@ func jpegBytes(t testing.TB, w, h int) []byte {
 	return b.Bytes()
 }
 
+// alphaPNGBytes is an RGBA PNG (color type 6): testImage, half transparent.
+func alphaPNGBytes(t testing.TB, w, h int) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{uint8(x), uint8(y), 128, 128})
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, img))
+	return b.Bytes()
+}
+
+// palettedPNGBytes is a two-color paletted PNG, whose second color is fully
+// transparent (a tRNS chunk) if transparent is set.
+func palettedPNGBytes(t testing.TB, w, h int, transparent bool) []byte {
+	t.Helper()
+	second := color.Color(color.White)
+	if transparent {
+		second = color.Transparent
+	}
+	img := image.NewPaletted(image.Rect(0, 0, w, h), color.Palette{color.Black, second})
+	for y := range h {
+		for x := range w {
+			img.SetColorIndex(x, y, uint8((x+y)%2))
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, img))
+	return b.Bytes()
+}
+
 func gifBytes(t testing.TB, w, h int) []byte {
 	t.Helper()
 	var b bytes.Buffer

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
 // TestInspectIdentifiesByContent covers every format, from real files
@@ -20,33 +22,33 @@ func TestInspectIdentifiesByContent(t *testing.T) {
 		data []byte
 		want Info // Size is filled in from data
 	}{
-		{"png", pngBytes(t, 400, 380), Info{Kind: Image, Format: "png", MIME: "image/png", Width: 400, Height: 380}},
-		{"jpeg", jpegBytes(t, 1999, 361), Info{Kind: Image, Format: "jpeg", MIME: "image/jpeg", Width: 1999, Height: 361}},
-		{"bmp by ffmpeg", fixture(t, "image_41x23.bmp"), Info{Kind: Image, Format: "bmp", MIME: "image/bmp", Width: 41, Height: 23}},
-		{"tiff by ffmpeg", fixture(t, "image_41x23.tiff"), Info{Kind: Image, Format: "tiff", MIME: "image/tiff", Width: 41, Height: 23}},
-		{"webp lossy by ffmpeg", fixture(t, "image_41x23_lossy.webp"), Info{Kind: Image, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
-		{"webp lossless by ffmpeg", fixture(t, "image_41x23_lossless.webp"), Info{Kind: Image, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
-		{"webp extended by ffmpeg", fixture(t, "image_41x23_alpha.webp"), Info{Kind: Image, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
-		{"gif by ffmpeg", fixture(t, "image_41x23.gif"), Info{Kind: Image, Format: "gif", MIME: "image/gif", Width: 41, Height: 23}},
-		{"gif by image/gif", gifBytes(t, 500, 400), Info{Kind: Image, Format: "gif", MIME: "image/gif", Width: 500, Height: 400}},
-		{"mp4", fixture(t, "moov_front_2s_30fps.mp4"), Info{Kind: Video, Format: "mp4", MIME: "video/mp4", Width: 64, Height: 64, Duration: 2 * time.Second, FPS: 30}},
-		{"mov by ffmpeg", fixture(t, "quicktime_2s_30fps.mov"), Info{Kind: Video, Format: "mov", MIME: "video/quicktime", Width: 64, Height: 64, Duration: 2 * time.Second, FPS: 30}},
-		{"mov without ftyp", cat(mkbox("wide"), twoSeconds.moov()), Info{Kind: Video, Format: "mov", MIME: "video/quicktime", Width: 640, Height: 360, Duration: 2 * time.Second, FPS: 30}},
-		{"webm by ffmpeg", fixture(t, "webm_2s_30fps.webm"), Info{Kind: Video, Format: "webm", MIME: "video/webm"}},
-		{"matroska", cat([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x88}, []byte("matroska")), Info{Kind: Video, Format: "matroska", MIME: "video/x-matroska"}},
-		{"avi", cat([]byte("RIFF"), le32b(100), []byte("AVI LIST")), Info{Kind: Video, Format: "avi", MIME: "video/x-msvideo"}},
+		{"png", pngBytes(t, 400, 380), Info{Kind: dashscope.MediaImage, Format: "png", MIME: "image/png", Width: 400, Height: 380}},
+		{"jpeg", jpegBytes(t, 1999, 361), Info{Kind: dashscope.MediaImage, Format: "jpeg", MIME: "image/jpeg", Width: 1999, Height: 361}},
+		{"bmp by ffmpeg", fixture(t, "image_41x23.bmp"), Info{Kind: dashscope.MediaImage, Format: "bmp", MIME: "image/bmp", Width: 41, Height: 23}},
+		{"tiff by ffmpeg", fixture(t, "image_41x23.tiff"), Info{Kind: dashscope.MediaImage, Format: "tiff", MIME: "image/tiff", Width: 41, Height: 23}},
+		{"webp lossy by ffmpeg", fixture(t, "image_41x23_lossy.webp"), Info{Kind: dashscope.MediaImage, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
+		{"webp lossless by ffmpeg", fixture(t, "image_41x23_lossless.webp"), Info{Kind: dashscope.MediaImage, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
+		{"webp extended by ffmpeg", fixture(t, "image_41x23_alpha.webp"), Info{Kind: dashscope.MediaImage, Format: "webp", MIME: "image/webp", Width: 41, Height: 23}},
+		{"gif by ffmpeg", fixture(t, "image_41x23.gif"), Info{Kind: dashscope.MediaImage, Format: "gif", MIME: "image/gif", Width: 41, Height: 23}},
+		{"gif by image/gif", gifBytes(t, 500, 400), Info{Kind: dashscope.MediaImage, Format: "gif", MIME: "image/gif", Width: 500, Height: 400}},
+		{"mp4", fixture(t, "moov_front_2s_30fps.mp4"), Info{Kind: dashscope.MediaVideo, Format: "mp4", MIME: "video/mp4", Width: 64, Height: 64, Duration: 2 * time.Second, FPS: 30}},
+		{"mov by ffmpeg", fixture(t, "quicktime_2s_30fps.mov"), Info{Kind: dashscope.MediaVideo, Format: "mov", MIME: "video/quicktime", Width: 64, Height: 64, Duration: 2 * time.Second, FPS: 30}},
+		{"mov without ftyp", cat(mkbox("wide"), twoSeconds.moov()), Info{Kind: dashscope.MediaVideo, Format: "mov", MIME: "video/quicktime", Width: 640, Height: 360, Duration: 2 * time.Second, FPS: 30}},
+		{"webm by ffmpeg", fixture(t, "webm_2s_30fps.webm"), Info{Kind: dashscope.MediaVideo, Format: "webm", MIME: "video/webm"}},
+		{"matroska", cat([]byte{0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01, 0x42, 0x82, 0x88}, []byte("matroska")), Info{Kind: dashscope.MediaVideo, Format: "matroska", MIME: "video/x-matroska"}},
+		{"avi", cat([]byte("RIFF"), le32b(100), []byte("AVI LIST")), Info{Kind: dashscope.MediaVideo, Format: "avi", MIME: "video/x-msvideo"}},
 		{"wav", cat([]byte("RIFF"), le32b(100), []byte("WAVEfmt ")), Info{Format: "wav", MIME: "audio/wav"}},
-		{"heic", ftyp("heic", "mif1", "heic"), Info{Kind: Image, Format: "heic", MIME: "image/heic"}},
-		{"heif with mif1 major brand", ftyp("mif1", "heic"), Info{Kind: Image, Format: "heic", MIME: "image/heic"}},
-		{"avif", ftyp("avif", "mif1", "miaf"), Info{Kind: Image, Format: "avif", MIME: "image/avif"}},
-		{"3gp", cat(ftyp("3gp4", "isom", "3gp4"), twoSeconds.moov()), Info{Kind: Video, Format: "3gp", MIME: "video/3gpp", Width: 640, Height: 360, Duration: 2 * time.Second, FPS: 30}},
+		{"heic", ftyp("heic", "mif1", "heic"), Info{Kind: dashscope.MediaImage, Format: "heic", MIME: "image/heic"}},
+		{"heif with mif1 major brand", ftyp("mif1", "heic"), Info{Kind: dashscope.MediaImage, Format: "heic", MIME: "image/heic"}},
+		{"avif", ftyp("avif", "mif1", "miaf"), Info{Kind: dashscope.MediaImage, Format: "avif", MIME: "image/avif"}},
+		{"3gp", cat(ftyp("3gp4", "isom", "3gp4"), twoSeconds.moov()), Info{Kind: dashscope.MediaVideo, Format: "3gp", MIME: "video/3gpp", Width: 640, Height: 360, Duration: 2 * time.Second, FPS: 30}},
 		{"m4a", ftyp("M4A ", "M4A ", "mp42", "isom"), Info{Format: "m4a", MIME: "audio/mp4"}},
 		{"pdf", []byte("%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n"), Info{Format: "pdf", MIME: "application/pdf"}},
 		{"plain text", []byte("a cat walking on the beach, cinematic lighting\n"), Info{Format: "text", MIME: "text/plain"}},
 		{"text cut in a character", []byte("héllo wörld " + string([]byte{0xC3})), Info{Format: "text", MIME: "text/plain"}},
 		{"text starting like a BMP", []byte("BM25 ranking notes\n"), Info{Format: "text", MIME: "text/plain"}},
 		{"html is text", []byte("<!doctype html><html><body>404 Not Found</body></html>"), Info{Format: "text", MIME: "text/plain"}},
-		{"svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10"/>`), Info{Kind: Image, Format: "svg", MIME: "image/svg+xml"}},
+		{"svg", []byte(`<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10"/>`), Info{Kind: dashscope.MediaImage, Format: "svg", MIME: "image/svg+xml"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,9 +142,3 @@ var errDiskOnFire = errorString("disk on fire")
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
-
-func TestKindString(t *testing.T) {
-	assert.Equal(t, "image", Image.String())
-	assert.Equal(t, "video", Video.String())
-	assert.Equal(t, "unknown", Kind(0).String())
-}

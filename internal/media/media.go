@@ -17,39 +17,20 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
 )
-
-// Kind is what a field expects: an image or a video.
-type Kind int
-
-// The kinds of media a field can take. The zero Kind means "neither", which is
-// what Inspect reports for documents, text and audio.
-const (
-	Image Kind = iota + 1
-	Video
-)
-
-// String returns "image" or "video".
-func (k Kind) String() string {
-	switch k {
-	case Image:
-		return "image"
-	case Video:
-		return "video"
-	default:
-		return "unknown"
-	}
-}
 
 // Info is what was read from a file's header, cheaply: whole frames are never
 // decoded and the whole file is never read.
 //
-// Format is one of the supported "jpeg", "png", "bmp", "tiff", "webp", "mp4",
-// or one of the formats recognised only to name them in errors: "gif", "svg",
-// "heic", "avif", "mov", "3gp", "webm", "matroska", "avi", "m4a", "wav",
+// Format is one of the formats some field takes, named as the
+// dashscope.MediaFormat values ("jpeg", "png", "bmp", "tiff", "webp", "mp4",
+// "mov"), or one of those recognised only to name them in errors: "gif",
+// "svg", "heic", "avif", "3gp", "webm", "matroska", "avi", "m4a", "wav",
 // "pdf", "text".
 type Info struct {
-	Kind   Kind
+	Kind   dashscope.MediaKind // 0 for neither an image nor a video
 	Format string
 	MIME   string
 	Size   int64 // bytes
@@ -65,37 +46,40 @@ type Info struct {
 	// FPS is the video track's average frame rate (samples per second of
 	// media time); 0 when unknown.
 	FPS float64
+
+	// Alpha is true for a PNG image with an alpha channel or transparent
+	// palette entries. Other formats leave it false (see inspectImage).
+	Alpha bool
 }
 
 // formatInfo describes a format for messages.
 type formatInfo struct {
-	kind      Kind
-	mime      string
-	label     string // "a JPG image": completes "file is ..."
-	noun      string // "JPG image": completes "not a valid ..."
-	supported bool   // accepted by the API for fields of its kind
+	kind  dashscope.MediaKind
+	mime  string
+	label string // "a JPG image": completes "file is ..."
+	noun  string // "JPG image": completes "not a valid ..."
 }
 
 var formats = map[string]formatInfo{
-	"jpeg":     {Image, "image/jpeg", "a JPG image", "JPG image", true},
-	"png":      {Image, "image/png", "a PNG image", "PNG image", true},
-	"bmp":      {Image, "image/bmp", "a BMP image", "BMP image", true},
-	"tiff":     {Image, "image/tiff", "a TIFF image", "TIFF image", true},
-	"webp":     {Image, "image/webp", "a WEBP image", "WEBP image", true},
-	"mp4":      {Video, "video/mp4", "an MP4 video", "MP4 video", true},
-	"gif":      {Image, "image/gif", "a GIF image", "GIF image", false},
-	"svg":      {Image, "image/svg+xml", "an SVG image", "SVG image", false},
-	"heic":     {Image, "image/heic", "a HEIC/HEIF image", "HEIC/HEIF image", false},
-	"avif":     {Image, "image/avif", "an AVIF image", "AVIF image", false},
-	"mov":      {Video, "video/quicktime", "a QuickTime .mov video", "QuickTime .mov video", false},
-	"3gp":      {Video, "video/3gpp", "a 3GP video", "3GP video", false},
-	"webm":     {Video, "video/webm", "a WebM video", "WebM video", false},
-	"matroska": {Video, "video/x-matroska", "a Matroska .mkv video", "Matroska .mkv video", false},
-	"avi":      {Video, "video/x-msvideo", "an AVI video", "AVI video", false},
-	"m4a":      {0, "audio/mp4", "an M4A audio file", "M4A audio file", false},
-	"wav":      {0, "audio/wav", "a WAV audio file", "WAV audio file", false},
-	"pdf":      {0, "application/pdf", "a PDF document", "PDF document", false},
-	"text":     {0, "text/plain", "plain text", "plain text", false},
+	"jpeg":     {dashscope.MediaImage, "image/jpeg", "a JPG image", "JPG image"},
+	"png":      {dashscope.MediaImage, "image/png", "a PNG image", "PNG image"},
+	"bmp":      {dashscope.MediaImage, "image/bmp", "a BMP image", "BMP image"},
+	"tiff":     {dashscope.MediaImage, "image/tiff", "a TIFF image", "TIFF image"},
+	"webp":     {dashscope.MediaImage, "image/webp", "a WEBP image", "WEBP image"},
+	"mp4":      {dashscope.MediaVideo, "video/mp4", "an MP4 video", "MP4 video"},
+	"mov":      {dashscope.MediaVideo, "video/quicktime", "a QuickTime .mov video", "QuickTime .mov video"},
+	"gif":      {dashscope.MediaImage, "image/gif", "a GIF image", "GIF image"},
+	"svg":      {dashscope.MediaImage, "image/svg+xml", "an SVG image", "SVG image"},
+	"heic":     {dashscope.MediaImage, "image/heic", "a HEIC/HEIF image", "HEIC/HEIF image"},
+	"avif":     {dashscope.MediaImage, "image/avif", "an AVIF image", "AVIF image"},
+	"3gp":      {dashscope.MediaVideo, "video/3gpp", "a 3GP video", "3GP video"},
+	"webm":     {dashscope.MediaVideo, "video/webm", "a WebM video", "WebM video"},
+	"matroska": {dashscope.MediaVideo, "video/x-matroska", "a Matroska .mkv video", "Matroska .mkv video"},
+	"avi":      {dashscope.MediaVideo, "video/x-msvideo", "an AVI video", "AVI video"},
+	"m4a":      {0, "audio/mp4", "an M4A audio file", "M4A audio file"},
+	"wav":      {0, "audio/wav", "a WAV audio file", "WAV audio file"},
+	"pdf":      {0, "application/pdf", "a PDF document", "PDF document"},
+	"text":     {0, "text/plain", "plain text", "plain text"},
 }
 
 // newInfo starts an Info for a recognised format.
@@ -122,9 +106,10 @@ const sniffLen = 512
 // it by its content (magic bytes), never by its name. It reads only headers:
 // a few kilobytes even for a 50 MB video whose index is at the end.
 //
-// Formats recognised only to name them in errors (GIF, MOV, PDF, ...) are
+// Formats recognised only to name them in errors (GIF, WebM, PDF, ...) are
 // returned without error; Check refuses them. An error means the file is
-// empty, cut off, corrupt, unreadable or of no recognised type.
+// empty, cut off, corrupt, unreadable or of no recognised type; the Info
+// still names a format that was recognised before the file proved broken.
 func Inspect(r io.ReaderAt, size int64) (Info, error) {
 	if size < 0 {
 		return Info{}, fmt.Errorf("file size %d is negative", size)
@@ -150,19 +135,21 @@ func identify(s *source, head []byte) (Info, error) {
 	size := s.size
 	switch {
 	case has(0, "\xFF\xD8\xFF"):
-		return inspectJPEG(s)
+		return inspectImage(s, "jpeg")
 	case has(0, "\x89PNG\r\n\x1A\n"):
-		return inspectPNG(s)
+		return inspectImage(s, "png")
 	case has(0, "BM") && !isText(head):
 		// "BM" is a short magic that text can start with; a real BMP header
 		// holds zero bytes, which text does not.
-		return inspectBMP(s)
+		return inspectImage(s, "bmp")
 	case has(0, "II*\x00"), has(0, "MM\x00*"):
-		return inspectTIFF(s, head[0] == 'M', false)
+		return inspectImage(s, "tiff")
 	case has(0, "II+\x00"), has(0, "MM\x00+"):
-		return inspectTIFF(s, head[0] == 'M', true)
+		// x/image/tiff reads classic TIFF only; BigTIFF exists for files far
+		// beyond any limit here.
+		return newInfo("tiff", size), unreadableVariant(formats["tiff"].noun, "BigTIFF")
 	case has(0, "RIFF") && has(8, "WEBP"):
-		return inspectWEBP(s)
+		return inspectImage(s, "webp")
 	case has(0, "RIFF") && has(8, "AVI "):
 		return newInfo("avi", size), nil
 	case has(0, "RIFF") && has(8, "WAVE"):
@@ -176,11 +163,9 @@ func identify(s *source, head []byte) (Info, error) {
 	case has(4, "ftyp"):
 		return inspectISO(s)
 	case looksLikeQuickTime(head, size):
-		// QuickTime files from before the ISO standard have no ftyp box. The
-		// movie is still parsed for its size and duration, best effort.
+		// QuickTime files from before the ISO standard have no ftyp box.
 		info := newInfo("mov", size)
-		_ = (&mp4Parser{s: s, noun: formats["mov"].noun}).inspectMovie(&info)
-		return info, nil
+		return info, (&mp4Parser{s: s, noun: formats["mov"].noun}).inspectMovie(&info)
 	case has(0, "\x1A\x45\xDF\xA3"):
 		// Matroska and WebM share the EBML magic; the DocType element near the
 		// start says which one it is.

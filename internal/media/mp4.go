@@ -193,10 +193,11 @@ func inspectISO(s *source) (Info, error) {
 	switch format {
 	case "":
 		return Info{}, &unrecognizedError{hint: fmt.Sprintf("it is an ISO media file of type %q", printable(b[:4]))}
-	case "mp4":
-		info := newInfo("mp4", s.size)
+	case "mp4", "mov":
+		info := newInfo(format, s.size)
+		p.noun = formats[format].noun
 		return info, p.inspectMovie(&info)
-	case "mov", "3gp":
+	case "3gp":
 		// Refused anyway; the movie is read, best effort, only so that the
 		// caller can show its size and length.
 		info := newInfo(format, s.size)
@@ -682,4 +683,16 @@ func mulSat(a, b uint64) uint64 {
 		return math.MaxUint64
 	}
 	return lo
+}
+
+// printable makes a four-character code safe to quote in a message.
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c > 0x7E {
+			c = '?'
+		}
+		out[i] = c
+	}
+	return string(out)
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
 // TestMP4Fixtures reads real files made by ffmpeg (see testdata/README.md).
@@ -34,7 +36,7 @@ func TestMP4Fixtures(t *testing.T) {
 			info, err := Inspect(r, int64(len(data)))
 			require.NoError(t, err)
 			assert.Equal(t, "mp4", info.Format)
-			assert.Equal(t, Video, info.Kind)
+			assert.Equal(t, dashscope.MediaVideo, info.Kind)
 			assert.Equal(t, "video/mp4", info.MIME)
 			assert.Equal(t, int64(len(data)), info.Size)
 			assert.Equal(t, [2]int{tt.w, tt.h}, [2]int{info.Width, info.Height})

@@ -34,24 +34,79 @@ type source struct {
 // bytes reads n bytes at off. It returns errShort if they are not all in the
 // file, errBudget if the budget is spent, or the reader's own error.
 func (s *source) bytes(off int64, n int) ([]byte, error) {
-	if n < 0 || n > maxRead || off < 0 || off > s.size || int64(n) > s.size-off {
+	if n < 0 || n > maxRead {
 		return nil, errShort
 	}
+	buf := make([]byte, n)
+	if err := s.readAt(buf, off); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// readAt fills p from off, with the errors of bytes.
+func (s *source) readAt(p []byte, off int64) error {
+	n := len(p)
+	if off < 0 || off > s.size || int64(n) > s.size-off {
+		return errShort
+	}
 	if s.read+int64(n) > readBudget {
-		return nil, errBudget
+		return errBudget
 	}
 	s.read += int64(n)
-	buf := make([]byte, n)
-	got, err := s.r.ReadAt(buf, off)
+	got, err := s.r.ReadAt(p, off)
 	if got == n {
 		// io.ReaderAt may report io.EOF together with a full read at the end.
-		return buf, nil
+		return nil
 	}
 	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		// The file is shorter than the size we were given.
-		return nil, errShort
+		return errShort
 	}
-	return nil, &readError{err}
+	return &readError{err}
+}
+
+// headerReader presents the file to the image decoders, as an io.Reader from
+// its start and as an io.ReaderAt (x/image/tiff jumps to its directory with
+// ReadAt instead of reading up to it), with every read counted against the
+// budget.
+type headerReader struct {
+	s   *source
+	off int64 // of the next Read
+}
+
+// Read reads from where the last Read stopped, at most what is left of the
+// budget, so that a decoder asking for a 4 KB buffer near the budget's end
+// still gets the few bytes it needs.
+func (r *headerReader) Read(p []byte) (int, error) {
+	left := readBudget - r.s.read
+	if len(p) > 0 && left <= 0 && r.off < r.s.size {
+		return 0, errBudget
+	}
+	n, err := r.ReadAt(p[:min(int64(len(p)), max(left, 0))], r.off)
+	r.off += int64(n)
+	if n > 0 && err == io.EOF {
+		err = nil // io.Reader's contract: the next Read reports the end
+	}
+	return n, err
+}
+
+// ReadAt reads len(p) bytes at off, or what the file has there and io.EOF.
+func (r *headerReader) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, errShort
+	}
+	if off >= r.s.size {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.s.size-off))
+	if err := r.s.readAt(p[:n], off); err != nil {
+		return 0, err
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // readError is a failure of the underlying reader (not of the file's content).
@@ -79,5 +134,3 @@ func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
 func be32(b []byte) uint32 { return binary.BigEndian.Uint32(b) }
 func be64(b []byte) uint64 { return binary.BigEndian.Uint64(b) }
 func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
-func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
-func le24(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 }

@@ -16,6 +16,8 @@ type Observation struct {
 	Age time.Duration
 	// Err is the error of the poll, if it failed; Task then holds the last good state.
 	Err error
+	// Function is the editing function that made the task, when this client submitted it.
+	Function Function
 }
 
 // WaitOptions tunes one [Client.Wait].
@@ -87,6 +89,7 @@ type tracker struct {
 // record is what is known of a task between waits.
 type record struct {
 	submittedAt time.Time // by the client's clock; zero when unknown
+	function    Function  // set when this client submitted the task
 	last        Observation
 }
 
@@ -97,19 +100,19 @@ func newTracker() *tracker {
 // historyTTL is how long a task is remembered: the service forgets it after 24 h.
 const historyTTL = ResultTTL + time.Hour
 
-func (t *tracker) submitted(task *Task, now time.Time) {
+func (t *tracker) submitted(task *Task, fn Function, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.recordLocked(task.ID, now)
-	r.submittedAt = now
-	r.last = Observation{Task: task, At: now}
+	r.submittedAt, r.function = now, fn
+	r.last = Observation{Task: task, At: now, Function: fn}
 }
 
 func (t *tracker) observed(task *Task, now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := t.recordLocked(task.ID, now)
-	r.last = Observation{Task: task, At: now, Age: r.age(task, now)}
+	r.last = Observation{Task: task, At: now, Age: r.age(task, now), Function: r.function}
 }
 
 func (t *tracker) last(taskID string) (Observation, bool) {
@@ -233,9 +236,10 @@ func (p *poller) publish(obs Observation, done bool) {
 func (p *poller) run(ctx context.Context, c *Client) {
 	defer close(p.stopped)
 	defer c.tracker.finish(p)
-	polls := 0
+	var polls, failures int
+	var lastTry time.Time
 	for {
-		if err := c.clock.Sleep(ctx, p.untilNextPoll(c, polls)); err != nil {
+		if err := c.clock.Sleep(ctx, p.untilNextPoll(c, polls, failures, lastTry)); err != nil {
 			return
 		}
 		task, err := c.GetTask(ctx, p.id)
@@ -244,16 +248,19 @@ func (p *poller) run(ctx context.Context, c *Client) {
 		}
 		polls++
 		now := c.clock.Now()
+		lastTry = now
 		if err != nil {
 			// A refused query (bad key, bad id) will not get better; anything
-			// else already had its retries and is tried again next interval.
-			fatal := IsAuth(err) || IsInvalidRequest(err) || errors.As(err, new(*FieldError))
+			// else already had its retries and is tried again after a back-off.
+			fatal := IsAuth(err) || errors.Is(err, ErrNoAPIKey) || IsInvalidRequest(err) || errors.As(err, new(*FieldError))
 			p.publish(Observation{At: now, Err: err}, fatal)
 			if fatal {
 				return
 			}
+			failures++
 			continue
 		}
+		failures = 0
 		obs, _ := c.tracker.last(p.id)
 		p.publish(obs, task.Status.Terminal())
 		if task.Status.Terminal() {
@@ -262,21 +269,44 @@ func (p *poller) run(ctx context.Context, c *Client) {
 	}
 }
 
-// untilNextPoll is the pause before the next query: none when nothing recent
-// is known, else what remains of the schedule's interval since the last look.
-func (p *poller) untilNextPoll(c *Client, polls int) time.Duration {
+// maxPollBackoff caps the pause between polls while queries keep failing.
+const maxPollBackoff = time.Minute
+
+// untilNextPoll is the pause before the next query: none when nothing is
+// known and nothing tried yet, else what remains of the schedule's interval
+// since the last look or try, backed off after failures so that an outage is
+// not met with more queries.
+func (p *poller) untilNextPoll(c *Client, polls, failures int, lastTry time.Time) time.Duration {
 	c.tracker.mu.Lock()
 	r, ok := c.tracker.history[p.id]
-	var last Observation
+	from := lastTry
 	var age time.Duration
 	if ok {
-		last = r.last
-		age = r.age(last.Task, last.At)
+		if r.last.Task != nil && r.last.At.After(from) {
+			from = r.last.At
+		}
+		age = r.age(r.last.Task, from)
 	}
 	c.tracker.mu.Unlock()
-	if !ok || last.Task == nil {
+	if from.IsZero() {
 		return 0
 	}
-	next := last.At.Add(c.schedule.Interval(age, polls))
-	return max(next.Sub(c.clock.Now()), 0)
+	d := c.schedule.Interval(age, polls)
+	if failures > 0 {
+		d = pollBackoff(d, failures)
+	}
+	return max(from.Add(d).Sub(c.clock.Now()), 0)
+}
+
+// pollBackoff is the pause after failures consecutive failed polls: the
+// schedule's interval doubled per failure up to maxPollBackoff, with equal
+// jitter so that pollers failing together spread out, and never shorter than
+// the interval itself.
+func pollBackoff(interval time.Duration, failures int) time.Duration {
+	d := interval
+	for i := 0; i < failures && d < maxPollBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxPollBackoff)
+	return max(d/2+jitter(d/2), interval)
 }

@@ -14,4 +14,9 @@
 // and every call passes a client-side rate limiter. Failures are [*APIError]
 // values (or [*SubmitUncertainError] when a task may exist); branch on them
 // with errors.As or the Is* helpers, never on message text.
+//
+// Key, API root and model must belong to one region. [ClassifyRoot] tells the
+// vendor's roots (shared and workspace domains, each in a [Region]) from
+// custom ones such as proxies, and [CheckModel] refuses a model of another
+// region on a vendor root; a custom root has no region and is not checked.
 package dashscope

@@ -39,14 +39,15 @@ func (p *UploadPolicy) MaxBytes() int64 { return int64(p.MaxFileSizeMB) << 20 }
 // UploadTTL is how long an uploaded oss:// file can be used.
 const UploadTTL = 48 * time.Hour
 
-// GetUploadPolicy asks for a permit to upload one file for the client's model.
+// GetUploadPolicy asks for a permit to upload one file for the client's
+// model, from [Client.UploadBaseURL].
 func (c *Client) GetUploadPolicy(ctx context.Context) (*UploadPolicy, error) {
 	var resp struct {
 		RequestID string        `json:"request_id"`
 		Data      *UploadPolicy `json:"data"`
 	}
 	q := url.Values{"action": {"getPolicy"}, "model": {c.model}}
-	if err := c.do(ctx, call{method: http.MethodGet, path: "/uploads", query: q, limiter: c.uploadLimiter}, &resp); err != nil {
+	if err := c.do(ctx, call{root: c.uploadBaseURL, method: http.MethodGet, path: "/uploads", query: q, limiter: c.uploadLimiter}, &resp); err != nil {
 		return nil, err
 	}
 	p := resp.Data

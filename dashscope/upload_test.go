@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -107,6 +109,80 @@ func TestUploadStreamsTheFileInsteadOfHoldingIt(t *testing.T) {
 	t.Logf("uploading 50 MB allocated %d KB (client and fake together)", allocated>>10)
 	assert.Less(t, allocated, uint64(8<<20), "a file held in memory would allocate at least its 50 MB")
 	assert.Equal(t, int64(size), srv.Uploads()[0].Size)
+}
+
+// hostRewriter sends every request to the fake, whatever host it names, and
+// records the URLs the client asked for: vendor host names cannot be served
+// on loopback.
+type hostRewriter struct {
+	fake  *url.URL
+	mu    sync.Mutex
+	asked []string
+}
+
+func (h *hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	h.mu.Lock()
+	h.asked = append(h.asked, r.URL.String())
+	h.mu.Unlock()
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = h.fake.Scheme, h.fake.Host, ""
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (h *hostRewriter) URLs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.asked...)
+}
+
+func TestUploadPolicyOfAWorkspaceRootComesFromTheRegionsSharedRoot(t *testing.T) {
+	tests := []struct{ root, policyRoot string }{
+		{"https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1", dashscope.RegionIntl.BaseURL},
+		{"https://llm-abc.cn-beijing.maas.aliyuncs.com/api/v1/", dashscope.RegionCN.BaseURL},
+		{dashscope.RegionCN.BaseURL, dashscope.RegionCN.BaseURL},
+		{"https://gateway.example.com/qwen/api/v1", "https://gateway.example.com/qwen/api/v1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.root, func(t *testing.T) {
+			srv := dashscopetest.NewServer(t, dashscopetest.WithPathPrefix(pathOf(t, tc.root)))
+			fake, err := url.Parse(srv.URL)
+			require.NoError(t, err)
+			rw := &hostRewriter{fake: fake}
+			c := newClient(t, srv, dashscope.WithBaseURL(tc.root), dashscope.WithHTTPClient(&http.Client{Transport: rw}))
+			require.Equal(t, tc.policyRoot, c.UploadBaseURL())
+
+			ossURL, err := c.Upload(t.Context(), "a.mp4", bytes.NewReader([]byte("abc")), 3)
+			require.NoError(t, err)
+			_, err = c.Submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: ossURL})
+			require.NoError(t, err)
+			asked := rw.URLs()
+			require.Len(t, asked, 3, "policy, upload, submit")
+			assert.True(t, strings.HasPrefix(asked[0], tc.policyRoot+"/uploads?"), asked[0])
+			assert.Equal(t, strings.TrimRight(tc.root, "/")+"/services/aigc/video-generation/video-synthesis", asked[2], "other calls stay on the root")
+		})
+	}
+}
+
+// pathOf is the path of an API root, the prefix the fake must serve it under.
+func pathOf(t *testing.T, root string) string {
+	t.Helper()
+	u, err := url.Parse(root)
+	require.NoError(t, err)
+	return u.Path
+}
+
+func TestWithUploadBaseURLPointsThePolicyRequestElsewhere(t *testing.T) {
+	srv := dashscopetest.NewServer(t)
+	// The root is never called: only the policy is asked for, from the fake.
+	c := newClient(t, srv, dashscope.WithBaseURL("https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1"),
+		dashscope.WithUploadBaseURL(srv.BaseURL()+"/"))
+	assert.Equal(t, srv.BaseURL(), c.UploadBaseURL())
+	_, err := c.GetUploadPolicy(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, 1, srv.Count(dashscopetest.EndpointPolicy))
+
+	_, err = dashscope.NewClient(dashscope.WithUploadBaseURL("ftp://uploads.example.com/api/v1"))
+	assert.ErrorContains(t, err, "ftp://uploads.example.com/api/v1")
 }
 
 // BenchmarkUpload50MB uploads a 50 MB file to the fake and reports the peak

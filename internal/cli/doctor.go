@@ -48,17 +48,26 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 		add("FAIL", "DASHSCOPE_API_KEY is not set", "get a key in the Model Studio console of your region and export DASHSCOPE_API_KEY=sk-..., or try --sandbox")
 	}
 
-	root, model := s.Client.BaseURL(), s.Client.Model()
-	switch r, known := dashscope.RegionOf(root); {
-	case s.Sandbox:
-	case known && r.Model != model:
-		add("FAIL", fmt.Sprintf("the API root %s is region %s, whose model is %s, but the model is %s", root, r.Name, r.Model, model),
-			"use --region "+r.Name+" without --model, or the model of your region")
-	case known:
-		add("ok", fmt.Sprintf("region %s: %s, model %s", r.Name, root, model), "")
-	default:
-		add("warn", fmt.Sprintf("custom API root %s with model %s", root, model),
-			"make sure it serves the same region as your key (intl keys use wan2.1-vace-plus, cn keys wanx2.1-vace-plus)")
+	base, model := s.Client.BaseURL(), s.Client.Model()
+	if !s.Sandbox {
+		root := dashscope.ClassifyRoot(base)
+		switch err := dashscope.CheckModel(base, model); {
+		case err != nil:
+			add("FAIL", err.Error(), "the key, the root and the model must belong to one region")
+		case root.Kind == dashscope.RootShared:
+			add("ok", fmt.Sprintf("region %s (%s), shared domain (legacy): %s, model %s", root.Region.Name, root.Region.Place, base, model), "")
+			add("info", "the vendor recommends its workspace domains over the shared ones",
+				"add --workspace ID (the id on the console's Workspace Details page, such as llm-xxx) to use your workspace's domain")
+		case root.Kind == dashscope.RootWorkspace:
+			add("ok", fmt.Sprintf("region %s (%s), workspace domain of %s: %s, model %s", root.Region.Name, root.Region.Place, root.Workspace, base, model), "")
+		default:
+			add("warn", fmt.Sprintf("custom API root (not a vendor domain, such as a proxy), region unknown: %s, model %s", base, model),
+				fmt.Sprintf("make sure it serves the same region as your key (%s keys use %s, %s keys %s)",
+					dashscope.RegionIntl.Place, dashscope.RegionIntl.Model, dashscope.RegionCN.Place, dashscope.RegionCN.Model))
+		}
+		if len(dashscope.ModelRegions(model)) == 0 {
+			add("warn", "model "+model+" is not one vace-mcp knows, so its region is not checked", "check the name against the model list of your key's region")
+		}
 	}
 
 	if s.Sandbox || s.HasKey {
@@ -73,16 +82,16 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 			add("FAIL", "DashScope refused the key: "+err.Error(),
 				"check the key, and that key, --region and model belong to one region (a key from Beijing does not work in Singapore)")
 		case errors.As(err, &netErr):
-			add("FAIL", "cannot reach "+root+": "+err.Error(), "check the network, proxy settings, or --base-url")
+			add("FAIL", "cannot reach "+base+": "+err.Error(), "check the network, proxy settings, or --base-url")
 		default:
 			add("FAIL", "listing tasks failed: "+err.Error(), "see the error; --log-level debug shows more")
 		}
 		if err == nil {
 			if _, err := s.Client.GetUploadPolicy(ctx); err != nil {
 				add("warn", "temporary uploads are unavailable ("+err.Error()+"): local files cannot be used",
-					"the vendor offers temporary storage in the Beijing region; elsewhere, pass public http(s) URLs")
+					"the vendor documents temporary storage on the Singapore and Beijing shared domains; elsewhere, pass public http(s) URLs")
 			} else {
-				add("ok", "temporary uploads work (local files can be used)", "")
+				add("ok", "temporary uploads work (local files can be used; upload policy from "+s.Client.UploadBaseURL()+")", "")
 			}
 		}
 	}

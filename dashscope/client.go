@@ -2,6 +2,7 @@ package dashscope
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,34 +16,6 @@ import (
 
 	"golang.org/x/time/rate"
 )
-
-// Region is a DashScope region: its API root and the model's name there. The
-// key, the root and the model must all belong to the same region.
-type Region struct {
-	Name    string
-	BaseURL string
-	Model   string
-}
-
-// The regions that serve wan2.1-vace-plus.
-var (
-	RegionIntl = Region{Name: "intl", BaseURL: "https://dashscope-intl.aliyuncs.com/api/v1", Model: "wan2.1-vace-plus"}
-	RegionCN   = Region{Name: "cn", BaseURL: "https://dashscope.aliyuncs.com/api/v1", Model: "wanx2.1-vace-plus"}
-)
-
-// Regions lists the known regions by name.
-var Regions = map[string]Region{RegionIntl.Name: RegionIntl, RegionCN.Name: RegionCN}
-
-// RegionOf returns the region whose API root is root, if it is a known one.
-func RegionOf(root string) (Region, bool) {
-	root = strings.TrimRight(root, "/")
-	for _, r := range Regions {
-		if root == r.BaseURL {
-			return r, true
-		}
-	}
-	return Region{}, false
-}
 
 // RateLimits caps the client's request rates, per second. The defaults are
 // the account limits: 2 submissions and 20 task queries a second.
@@ -70,13 +43,15 @@ type Client struct {
 	apiKey    string
 	baseURL   string
 	model     string
-	workspace string
 	userAgent string
 	http      *http.Client
 	clock     Clock
 	retry     RetryPolicy
 	limits    RateLimits
 	schedule  PollSchedule
+
+	// uploadBaseURL is the root asked for upload policies (see [WithUploadBaseURL]).
+	uploadBaseURL string
 
 	submitLimiter *rate.Limiter
 	queryLimiter  *rate.Limiter
@@ -103,8 +78,10 @@ func WithBaseURL(u string) Option { return func(c *Client) { c.baseURL = u } }
 // WithModel sets the model name.
 func WithModel(m string) Option { return func(c *Client) { c.model = m } }
 
-// WithWorkspace sends the X-DashScope-WorkSpace header with every request.
-func WithWorkspace(id string) Option { return func(c *Client) { c.workspace = id } }
+// WithUploadBaseURL sets the API root asked for upload policies. By default
+// it is the client's root, or the region's shared root when that is a
+// workspace domain, as temporary uploads are documented on shared domains only.
+func WithUploadBaseURL(u string) Option { return func(c *Client) { c.uploadBaseURL = u } }
 
 // WithHTTPClient sets the HTTP client (timeouts, proxies, transport).
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
@@ -140,11 +117,19 @@ func NewClient(opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
-	u, err := url.Parse(c.baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("dashscope: base URL %q must be an absolute http(s) URL such as %s", c.baseURL, RegionIntl.BaseURL)
+	if c.uploadBaseURL == "" {
+		c.uploadBaseURL = c.baseURL
+		if r := ClassifyRoot(c.baseURL); r.Kind == RootWorkspace {
+			c.uploadBaseURL = r.Region.BaseURL
+		}
 	}
-	c.baseURL = strings.TrimRight(c.baseURL, "/")
+	for _, root := range []*string{&c.baseURL, &c.uploadBaseURL} {
+		u, err := url.Parse(*root)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("dashscope: base URL %q must be an absolute http(s) URL such as %s", *root, RegionIntl.BaseURL)
+		}
+		*root = strings.TrimRight(*root, "/")
+	}
 	if c.model == "" {
 		return nil, errors.New("dashscope: model name is empty")
 	}
@@ -173,6 +158,9 @@ func (c *Client) Model() string { return c.model }
 // BaseURL is the API root the client calls.
 func (c *Client) BaseURL() string { return c.baseURL }
 
+// UploadBaseURL is the API root the client asks for upload policies.
+func (c *Client) UploadBaseURL() string { return c.uploadBaseURL }
+
 // HasAPIKey reports whether an API key is configured.
 func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
 
@@ -190,12 +178,12 @@ func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("dashscope: invalid %s request: %w", r.Function(), err)
 	}
-	body, usesOSS, err := requestBody(c.model, r)
+	body, err := RequestBody(c.model, r)
 	if err != nil {
 		return nil, err
 	}
 	hdr := http.Header{"X-Dashscope-Async": {"enable"}, "Content-Type": {"application/json"}}
-	if usesOSS {
+	if usesOSS(r) {
 		hdr.Set("X-DashScope-OssResourceResolve", "enable")
 	}
 	var resp taskResponse
@@ -212,7 +200,7 @@ func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 	if t.Status == "" {
 		t.Status = StatusPending
 	}
-	c.tracker.submitted(t, c.clock.Now())
+	c.tracker.submitted(t, r.Function(), c.clock.Now())
 	return t, nil
 }
 
@@ -294,6 +282,8 @@ func checkTaskID(id string) error {
 
 // call is one HTTP request to the API.
 type call struct {
+	// root is the API root the call goes to, when not the client's.
+	root         string
 	method, path string
 	query        url.Values
 	header       http.Header
@@ -310,9 +300,9 @@ const maxResponseBytes = 4 << 20
 // successful response's JSON body into out (when out is not nil).
 func (c *Client) do(ctx context.Context, cl call, out any) error {
 	if c.apiKey == "" {
-		return &APIError{StatusCode: http.StatusUnauthorized, Code: "InvalidApiKey", Message: "No API-key provided: set DASHSCOPE_API_KEY"}
+		return ErrNoAPIKey
 	}
-	target := c.baseURL + cl.path
+	target := cmp.Or(cl.root, c.baseURL) + cl.path
 	if len(cl.query) > 0 {
 		target += "?" + cl.query.Encode()
 	}
@@ -368,9 +358,6 @@ func (c *Client) roundTrip(ctx context.Context, cl call, target string, out any)
 	req.Header.Set("Accept", "application/json")
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
-	}
-	if c.workspace != "" {
-		req.Header.Set("X-DashScope-WorkSpace", c.workspace)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -37,7 +37,7 @@ var outpaint = dashscope.VideoOutpainting{Prompt: "a violinist on a wider stage"
 
 func TestSubmitSendsTheDocumentedRequest(t *testing.T) {
 	srv := dashscopetest.NewServer(t)
-	c := newClient(t, srv, dashscope.WithWorkspace("ws-123"), dashscope.WithUserAgent("vace-test/1"))
+	c := newClient(t, srv, dashscope.WithUserAgent("vace-test/1"))
 
 	task, err := c.Submit(t.Context(), outpaint)
 	require.NoError(t, err)
@@ -52,7 +52,7 @@ func TestSubmitSendsTheDocumentedRequest(t *testing.T) {
 	assert.Equal(t, "Bearer "+srv.APIKey(), r.Header.Get("Authorization"))
 	assert.Equal(t, "enable", r.Header.Get("X-DashScope-Async"))
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
-	assert.Equal(t, "ws-123", r.Header.Get("X-DashScope-WorkSpace"))
+	assert.Empty(t, r.Header.Get("X-DashScope-WorkSpace"), "no longer in the vendor's header tables: a workspace domain names the workspace")
 	assert.Equal(t, "vace-test/1", r.Header.Get("User-Agent"))
 	assert.Empty(t, r.Header.Get("X-DashScope-OssResourceResolve"))
 	assert.JSONEq(t, `{"model":"wan2.1-vace-plus","input":{"function":"video_outpainting","prompt":"a violinist on a wider stage","video_url":"https://example.com/in.mp4"},"parameters":{"top_scale":1.5}}`, string(r.Body))
@@ -350,8 +350,11 @@ func TestNoKeyFailsWithoutARequest(t *testing.T) {
 	c, err := dashscope.NewClient(dashscope.WithBaseURL(srv.BaseURL()))
 	require.NoError(t, err)
 	_, err = c.GetTask(t.Context(), "abc")
-	assert.True(t, dashscope.IsAuth(err))
+	assert.ErrorIs(t, err, dashscope.ErrNoAPIKey, "a missing key is its own error, not a made-up 401")
+	assert.False(t, dashscope.IsAuth(err))
 	assert.Contains(t, err.Error(), "DASHSCOPE_API_KEY")
+	_, err = c.Submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"})
+	assert.ErrorIs(t, err, dashscope.ErrNoAPIKey)
 	assert.Empty(t, srv.Requests())
 }
 

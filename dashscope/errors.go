@@ -83,6 +83,10 @@ func IsArrearage(err error) bool {
 	return errors.As(err, &e) && e.Code == "Arrearage"
 }
 
+// ErrNoAPIKey is returned, before anything is sent, by every call of a
+// client that has no API key.
+var ErrNoAPIKey = errors.New("dashscope: no API key is configured (DASHSCOPE_API_KEY)")
+
 // ErrSubmitUncertain is matched (errors.Is) by every [*SubmitUncertainError].
 var ErrSubmitUncertain = errors.New("dashscope: the submission may have been accepted")
 

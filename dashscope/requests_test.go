@@ -92,18 +92,28 @@ func TestRequestBodyMatchesVendorExamplesByteForByte(t *testing.T) {
 	for _, tc := range goldenRequests(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NoError(t, tc.req.Validate())
-			body, usesOSS, err := requestBody(tc.model, tc.req)
+			body, err := RequestBody(tc.model, tc.req)
 			require.NoError(t, err)
 			assert.Equal(t, string(readGolden(t, tc.name)), string(body))
-			assert.False(t, usesOSS)
+			assert.False(t, usesOSS(tc.req))
 		})
 	}
 }
 
 func TestRequestBodyOmitsUnsetOptionalFieldsAndPlacesEveryField(t *testing.T) {
-	minimal, _, err := requestBody("m", VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"})
+	minimal, err := RequestBody("m", VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"})
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"model":"m","input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"},"parameters":{}}`, string(minimal))
+	assert.Equal(t, `{"model":"m","input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"},"parameters":{}}`, string(minimal))
+
+	for _, r := range []Request{ // an empty optional list is not sent: absent means absent
+		VideoRepainting{Prompt: "p", VideoURL: "https://x/v.mp4", RefImagesURL: []string{}, ControlCondition: ControlDepth},
+		VideoEdit{Prompt: "p", VideoURL: "https://x/v.mp4", MaskImageURL: "https://x/m.png", RefImagesURL: []string{}},
+		ImageReference{Prompt: "p", RefImagesURL: []string{"https://x/a.png"}, ObjOrBg: []Role{}},
+	} {
+		body, err := RequestBody("m", r)
+		require.NoError(t, err)
+		assert.NotContains(t, string(body), "[]", "%s", r.Function())
+	}
 
 	full := VideoEdit{
 		Prompt: "p", MaskImageURL: "https://x/m.png", VideoURL: "oss://bucket/v.mp4", MaskFrameID: new(3),
@@ -111,9 +121,9 @@ func TestRequestBodyOmitsUnsetOptionalFieldsAndPlacesEveryField(t *testing.T) {
 		ExpandRatio: new(0.2), ExpandMode: ExpandBBox, ControlCondition: ControlDepth, Size: Size960x960,
 		Seed: new(0), Watermark: new(false),
 	}
-	body, usesOSS, err := requestBody("m", full)
+	body, err := RequestBody("m", full)
 	require.NoError(t, err)
-	assert.True(t, usesOSS, "an oss:// URL must switch on the OSS resolve header")
+	assert.True(t, usesOSS(full), "an oss:// URL must switch on the OSS resolve header")
 	var got struct {
 		Input      map[string]any `json:"input"`
 		Parameters map[string]any `json:"parameters"`
@@ -232,4 +242,42 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 		fields = append(fields, fe.Field)
 	}
 	assert.Equal(t, []string{"prompt", "video_url", "top_scale", "left_scale"}, fields)
+}
+
+func TestMediaListsEveryURLInBodyOrderAndWithMediaReplacesThem(t *testing.T) {
+	r := VideoEdit{Prompt: "p", MaskImageURL: "/tmp/m.png", VideoURL: "https://x/v.mp4", RefImagesURL: []string{"file:///r.png"}}
+	var fields, urls []string
+	for _, m := range r.Media() {
+		fields, urls = append(fields, m.Field), append(urls, m.URL)
+	}
+	assert.Equal(t, []string{"mask_image_url", "video_url", "ref_images_url[0]"}, fields)
+	assert.Equal(t, []string{"/tmp/m.png", "https://x/v.mp4", "file:///r.png"}, urls)
+
+	staged := r.WithMedia([]string{"oss://a/m.png", "https://x/v.mp4", "oss://a/r.png"}).(VideoEdit)
+	assert.Equal(t, "oss://a/m.png", staged.MaskImageURL)
+	assert.Equal(t, []string{"oss://a/r.png"}, staged.RefImagesURL)
+	assert.Equal(t, []string{"file:///r.png"}, r.RefImagesURL, "the original request is left as it was")
+}
+
+func TestCanonicalFillsDefaultsAndLowerCasesHosts(t *testing.T) {
+	plain := VideoOutpainting{Prompt: "p", VideoURL: "https://X.Example.COM/v.mp4", TopScale: new(1.5)}
+	spelled := VideoOutpainting{Prompt: "p", VideoURL: "HTTPS://x.example.com/v.mp4", TopScale: new(1.5),
+		PromptExtend: new(true), Watermark: new(false), BottomScale: new(1.0), LeftScale: new(1.0), RightScale: new(1.0)}
+	a, err := RequestBody("m", plain.Canonical())
+	require.NoError(t, err)
+	b, err := RequestBody("m", spelled.Canonical())
+	require.NoError(t, err)
+	assert.Equal(t, string(a), string(b))
+	assert.Contains(t, string(a), `"https://x.example.com/v.mp4"`)
+
+	other, err := RequestBody("m", VideoOutpainting{Prompt: "p", VideoURL: "https://x.example.com/V.mp4", TopScale: new(1.5)}.Canonical())
+	require.NoError(t, err)
+	assert.NotEqual(t, string(a), string(other), "a path's case is significant")
+
+	edit := VideoEdit{Prompt: "p", VideoURL: "https://x/v.mp4", MaskImageURL: "https://x/m.png"}.Canonical().(VideoEdit)
+	assert.Equal(t, DefaultMaskFrameID, *edit.MaskFrameID)
+	assert.Equal(t, DefaultExpandRatio, *edit.ExpandRatio)
+	fixed := VideoEdit{Prompt: "p", VideoURL: "https://x/v.mp4", MaskVideoURL: "https://x/m.mp4", MaskType: MaskFixed}.Canonical().(VideoEdit)
+	assert.Nil(t, fixed.ExpandRatio, "tracking-only defaults stay off a fixed mask")
+	assert.Nil(t, fixed.MaskFrameID, "mask_frame_id belongs to a mask image")
 }

@@ -2,12 +2,12 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -18,130 +18,89 @@ import (
 	"github.com/vace-mcp/vace-mcp/internal/media"
 )
 
-// urlField is one URL argument of a request, settable in a copy of it.
-type urlField struct {
-	name  string // as the agent wrote it: "video_url", "ref_images_url[1]"
-	base  string // the API field: "ref_images_url"
-	value string
-	set   func(string)
-}
-
-// urlFields lists the URL arguments (json names ending in _url) of an
-// addressable request value, list items included.
-func urlFields(v reflect.Value) []urlField {
-	var out []urlField
-	t := v.Type()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if !strings.HasSuffix(name, "_url") {
-			continue
-		}
-		f := v.Field(i)
-		switch f.Kind() {
-		case reflect.String:
-			out = append(out, urlField{name: name, base: name, value: f.String(), set: f.SetString})
-		case reflect.Slice:
-			f.Set(reflect.AppendSlice(reflect.MakeSlice(f.Type(), 0, f.Len()), f)) // our own copy to rewrite
-			for j := range f.Len() {
-				e := f.Index(j)
-				out = append(out, urlField{name: fmt.Sprintf("%s[%d]", name, j), base: name, value: e.String(), set: e.SetString})
-			}
-		}
-	}
-	return out
-}
-
-// limitsFor is the media limits of an API field.
-func limitsFor(field string) media.Limits {
-	switch field {
-	case "video_url", "mask_video_url":
-		return media.VideoLimits
-	case "first_clip_url", "last_clip_url":
-		return media.ClipLimits
-	}
-	return media.ImageLimits
-}
-
-// localInput is a local file given for a URL argument, opened and checked.
+// localInput is a local file given for a media URL, opened and checked.
 type localInput struct {
-	field urlField
-	file  *localfiles.File
-	info  media.Info
+	media  dashscope.Media
+	file   *localfiles.File
+	info   media.Info
+	digest string // sha256 of the content, read once
 }
 
-// inputs is a request whose local files have been opened and checked.
-type inputs struct {
-	req      reflect.Value // a copy of the request, rewritten in place
-	original dashscope.Request
-	locals   []*localInput
+// staging is a request whose local files are open and checked: the step
+// between the caller's arguments and the request that goes on the wire.
+type staging struct {
+	req      dashscope.Request // as the caller wrote it
+	media    []dashscope.Media
+	locals   map[int]*localInput // by index in media
 	warnings []string
 }
 
-func (in *inputs) request() dashscope.Request { return in.req.Interface().(dashscope.Request) }
-
-func (in *inputs) close() {
-	for _, l := range in.locals {
+func (st *staging) close() {
+	for _, l := range st.locals {
 		_ = l.file.Close()
 	}
 }
 
-// openInputs validates a request and opens its local files (paths or
-// file:// URLs), checking each against the allowed directories and the
-// API's media limits, before anything is uploaded or sent.
-func (s *Service) openInputs(ctx context.Context, req dashscope.Request) (*inputs, error) {
-	v := reflect.New(reflect.TypeOf(req)).Elem()
-	v.Set(reflect.ValueOf(req))
-	in := &inputs{req: v, original: req}
-	var locals []urlField
-	for _, f := range urlFields(v) {
-		if f.value != "" && localfiles.IsLocal(f.value) {
-			locals = append(locals, f)
-			f.set("oss://local-file/" + f.base) // stands in for the upload while the rest is validated
-		}
-	}
-	if err := in.request().Validate(); err != nil {
-		return nil, err
-	}
+func (st *staging) uploads() int { return len(st.locals) }
+
+// stage validates a request and opens its local files (paths or file://
+// URLs), checking each against the allowed directories and the API's media
+// limits, before anything is uploaded or sent.
+func (s *Service) stage(ctx context.Context, req dashscope.Request) (*staging, error) {
+	st := &staging{req: req, media: req.Media(), locals: map[int]*localInput{}}
 	var problems []error
 	policy := s.opts.Files
 	rootsAsked := false
-	for _, f := range locals {
-		file, err := policy.Open(f.value)
+	for i, m := range st.media {
+		if !localfiles.IsLocal(m.URL) {
+			continue
+		}
+		file, err := policy.Open(m.URL)
 		if (errors.Is(err, localfiles.ErrNoAllowedDirs) || errors.Is(err, localfiles.ErrOutside)) && !rootsAsked {
 			rootsAsked = true
 			if roots := s.clientRoots(ctx); len(roots) > 0 {
 				policy = policy.WithRoots(roots)
-				file, err = policy.Open(f.value)
+				file, err = policy.Open(m.URL)
 			}
 		}
 		if err != nil {
-			problems = append(problems, &dashscope.FieldError{Field: f.name, Problem: err.Error()})
+			problems = append(problems, &dashscope.FieldError{Field: m.Field, Problem: err.Error()})
 			continue
 		}
-		info, warns, err := media.Check(file, file.Info.Size(), limitsFor(f.base))
+		info, warns, err := media.Check(file, file.Info.Size(), m.Limits)
 		if err != nil {
 			_ = file.Close()
-			problems = append(problems, &dashscope.FieldError{Field: f.name, Problem: fmt.Sprintf("%s: %v", f.value, err)})
+			problems = append(problems, &dashscope.FieldError{Field: m.Field, Problem: fmt.Sprintf("%s: %v", m.URL, err)})
 			continue
 		}
 		for _, w := range warns {
-			in.warnings = append(in.warnings, f.name+": "+w)
+			st.warnings = append(st.warnings, m.Field+": "+w)
 		}
-		in.locals = append(in.locals, &localInput{field: f, file: file, info: info})
+		st.locals[i] = &localInput{media: m, file: file, info: info}
 	}
-	problems = append(problems, in.crossChecks()...)
+	// Local files were checked as they were opened; every other URL is checked as a URL.
+	err := req.ValidateWith(func(field, u string) error {
+		if localfiles.IsLocal(u) {
+			return nil
+		}
+		return dashscope.CheckURL(field, u)
+	})
+	if err != nil {
+		problems = append(problems, err)
+	}
+	problems = append(problems, st.crossChecks()...)
 	if len(problems) > 0 {
-		in.close()
+		st.close()
 		return nil, errors.Join(problems...)
 	}
-	return in, nil
+	return st, nil
 }
 
 // crossChecks applies the rules that involve two local files.
-func (in *inputs) crossChecks() []error {
+func (st *staging) crossChecks() []error {
 	byField := map[string]*localInput{}
-	for _, l := range in.locals {
-		byField[l.field.name] = l
+	for _, l := range st.locals {
+		byField[l.media.Field] = l
 	}
 	var problems []error
 	mask, video := byField["mask_image_url"], byField["video_url"]
@@ -152,48 +111,88 @@ func (in *inputs) crossChecks() []error {
 			mask.info.Width, mask.info.Height, video.info.Width, video.info.Height)})
 	}
 	first, last := byField["first_clip_url"], byField["last_clip_url"]
-	if first != nil && last != nil && first.info.Duration+last.info.Duration > 3*time.Second {
+	if first != nil && last != nil && first.info.Duration+last.info.Duration > dashscope.VACEClipsMaxTotal {
 		problems = append(problems, &dashscope.FieldError{Field: "last_clip_url", Problem: fmt.Sprintf(
-			"first_clip_url and last_clip_url last %.1f s together; the two clips may be at most 3 s in all",
-			(first.info.Duration + last.info.Duration).Seconds())})
+			"first_clip_url and last_clip_url last %.1f s together; the two clips may be at most %s in all",
+			(first.info.Duration + last.info.Duration).Seconds(), seconds(dashscope.VACEClipsMaxTotal))})
 	}
 	return problems
 }
 
 // key identifies the submission for the duplicate guard: the request as the
-// agent wrote it, plus each local file's identity (path, size, time), so an
-// edited file is a new job but the same file twice is not.
-func (in *inputs) key() (string, error) {
-	b, err := json.Marshal(in.original)
+// service will understand it (model, defaults filled in, URL hosts
+// lower-cased) with each local file named by its content, so one file given
+// as a path, a file:// URL or through a link is one job, and an edited file
+// is a new one.
+func (st *staging) key(model string) (string, error) {
+	urls := make([]string, len(st.media))
+	for i, m := range st.media {
+		urls[i] = m.URL
+		if l, ok := st.locals[i]; ok {
+			d, err := l.contentDigest()
+			if err != nil {
+				return "", &dashscope.FieldError{Field: m.Field, Problem: fmt.Sprintf("%s could not be read: %v", m.URL, err)}
+			}
+			urls[i] = "sha256:" + d
+		}
+	}
+	body, err := dashscope.RequestBody(model, st.req.WithMedia(urls).Canonical())
 	if err != nil {
 		return "", err
 	}
-	var sb strings.Builder
-	sb.WriteString(string(in.original.Function()) + ":" + string(b))
-	for _, l := range in.locals {
-		fmt.Fprintf(&sb, "|%s=%s:%d:%d", l.field.name, l.file.Path, l.file.Info.Size(), l.file.Info.ModTime().UnixNano())
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func (l *localInput) contentDigest() (string, error) {
+	if l.digest == "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(l.file, 0, l.file.Info.Size())); err != nil {
+			return "", err
+		}
+		l.digest = hex.EncodeToString(h.Sum(nil))
 	}
-	return sb.String(), nil
+	return l.digest, nil
 }
 
 // upload puts each local file into DashScope's temporary storage (once per
-// file) and returns the request with their oss:// URLs.
-func (in *inputs) upload(ctx context.Context, c *dashscope.Client) (dashscope.Request, error) {
+// file) and returns the request to send: the caller's, with oss:// URLs in
+// place of the local files.
+func (st *staging) upload(ctx context.Context, c *dashscope.Client) (dashscope.Request, error) {
+	urls := make([]string, len(st.media))
 	done := map[string]string{}
-	for _, l := range in.locals {
+	for i, m := range st.media {
+		urls[i] = m.URL
+		l, ok := st.locals[i]
+		if !ok {
+			continue
+		}
 		u, ok := done[l.file.Path]
 		if !ok {
 			var err error
 			u, err = c.Upload(ctx, filepath.Base(l.file.Path), l.file, l.file.Info.Size())
 			if err != nil {
-				return nil, fmt.Errorf("uploading %s for %s: %w", l.file.Path, l.field.name, err)
+				return nil, &uploadError{field: m.Field, path: l.file.Path, err: err}
 			}
 			done[l.file.Path] = u
 		}
-		l.field.set(u)
+		urls[i] = u
 	}
-	return in.request(), nil
+	return st.req.WithMedia(urls), nil
 }
+
+// uploadError is a local file that could not be put into temporary storage;
+// nothing was submitted.
+type uploadError struct {
+	field, path string
+	err         error
+}
+
+func (e *uploadError) Error() string {
+	return fmt.Sprintf("uploading %s for %s: %v", e.path, e.field, e.err)
+}
+
+func (e *uploadError) Unwrap() error { return e.err }
 
 // clientRoots asks the client which directories it shares. Roots describe
 // the client's machine, so they are only asked for over stdio, where client

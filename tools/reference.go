@@ -6,14 +6,16 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mark3labs/mcp-go/server"
 )
 
 // Reference writes the Markdown tool reference in README.md from the tool
 // definitions themselves, so the documentation cannot drift from the schemas.
-func Reference(tools []Tool) string {
+func Reference(tools []server.ServerTool) string {
 	var b strings.Builder
 	for _, t := range tools {
-		d := t.Definition
+		d := t.Tool
 		fmt.Fprintf(&b, "### `%s` — %s\n\n%s\n\n", d.Name, d.Title, d.Description)
 		var hints []string
 		a := d.Annotations

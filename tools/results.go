@@ -16,42 +16,38 @@ import (
 
 // TaskResult is the structured result of every tool that reports one task.
 type TaskResult struct {
-	TaskID     string `json:"task_id" jsonschema_description:"DashScope task id; valid for 24 hours after submission."`
-	Status     string `json:"status" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUSPENDED,enum=SUCCEEDED,enum=FAILED,enum=CANCELED,enum=UNKNOWN"`
-	Done       bool   `json:"done" jsonschema_description:"True once the task has ended (SUCCEEDED, FAILED, CANCELED or UNKNOWN)."`
+	TaskID     string `json:"task_id"`
+	Status     string `json:"status"`
+	Done       bool   `json:"done"`
 	Function   string `json:"function,omitempty"`
 	RequestID  string `json:"request_id,omitempty"`
-	SubmitTime string `json:"submit_time,omitempty" jsonschema_description:"RFC 3339."`
+	SubmitTime string `json:"submit_time,omitempty"`
 	EndTime    string `json:"end_time,omitempty"`
 	// AgeSeconds is the time since submission (or, once done, how long the task took).
 	AgeSeconds    float64          `json:"age_seconds,omitempty"`
-	VideoURL      string           `json:"video_url,omitempty" jsonschema_description:"The generated MP4 (H.264, 30 fps); download it before expires_at."`
-	ExpiresAt     string           `json:"expires_at,omitempty" jsonschema_description:"When video_url and the task id stop working (RFC 3339)."`
-	Usage         *dashscope.Usage `json:"usage,omitempty" jsonschema_description:"What was billed: video_duration in seconds (about USD 0.10 each)."`
+	VideoURL      string           `json:"video_url,omitempty"`
+	ExpiresAt     string           `json:"expires_at,omitempty"`
+	Usage         *dashscope.Usage `json:"usage,omitempty"`
 	ErrorCode     string           `json:"error_code,omitempty"`
 	ErrorMessage  string           `json:"error_message,omitempty"`
-	ActualPrompt  string           `json:"actual_prompt,omitempty" jsonschema_description:"The prompt after the service rewrote it (prompt_extend)."`
-	Duplicate     bool             `json:"duplicate,omitempty" jsonschema_description:"True when an identical earlier submission was returned instead of paying again."`
+	ActualPrompt  string           `json:"actual_prompt,omitempty"`
+	Duplicate     bool             `json:"duplicate,omitempty"`
 	LocalPath     string           `json:"local_path,omitempty"`
 	Warnings      []string         `json:"warnings,omitempty"`
 	WaitedSeconds float64          `json:"waited_seconds,omitempty"`
-	Next          string           `json:"next,omitempty" jsonschema_description:"What to do next."`
-	Simulated     bool             `json:"simulated,omitempty" jsonschema_description:"True in sandbox mode: no real video was made and nothing was billed."`
+	Next          string           `json:"next,omitempty"`
+	Simulated     bool             `json:"simulated,omitempty"`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
 const typicalJob = "5-10 minutes"
 
-// taskResult shapes a task for the agent. function is the submitted function
-// when this server knows it; now is the client clock's time.
-func (s *Service) taskResult(t *dashscope.Task, function string, now time.Time) TaskResult {
+// taskResult shapes a task for the agent; now is the client clock's time.
+func (s *Service) taskResult(t *dashscope.Task, now time.Time) TaskResult {
 	r := TaskResult{
-		TaskID: t.ID, Status: string(t.Status), Done: t.Status.Terminal(), Function: function,
+		TaskID: t.ID, Status: string(t.Status), Done: t.Status.Terminal(), Function: s.functionOf(t.ID),
 		RequestID: t.RequestID, ErrorCode: t.Code, ErrorMessage: t.Message, ActualPrompt: t.ActualPrompt,
 		VideoURL: t.VideoURL, Simulated: s.opts.Sandbox,
-	}
-	if r.Function == "" {
-		r.Function = s.functionOf(t.ID)
 	}
 	r.SubmitTime = rfc3339(t.SubmitTime.Time)
 	r.EndTime = rfc3339(t.EndTime.Time)
@@ -171,6 +167,7 @@ func (s *Service) explain(tool string, err error) string {
 	var fe *dashscope.FieldError
 	var ue *dashscope.SubmitUncertainError
 	var apiErr *dashscope.APIError
+	var upErr *uploadError
 	switch {
 	case errors.As(err, &fe):
 		var lines []string
@@ -182,31 +179,51 @@ func (s *Service) explain(tool string, err error) string {
 			}
 		}
 		return fmt.Sprintf("Invalid arguments for %s (nothing was sent to DashScope):\n%s", tool, strings.Join(lines, "\n"))
+	case errors.Is(err, dashscope.ErrNoAPIKey):
+		return "No DashScope API key is configured, so nothing was sent. Set DASHSCOPE_API_KEY in this MCP server's environment " +
+			"(the \"env\" block of your host's server config), or start the server with --sandbox to try every tool against a simulated backend."
 	case errors.As(err, &ue):
 		return fmt.Sprintf("The submission's outcome is unknown: %v. A task may have been created and billed, so it was NOT resent. "+
 			"Call list_tasks with start_time %s to find it before submitting again.", ue.Err, rfc3339(ue.Since.Add(-time.Minute)))
-	case dashscope.IsAuth(err) && !s.client.HasAPIKey():
-		return "No DashScope API key is configured. Set DASHSCOPE_API_KEY in this MCP server's environment " +
-			"(the \"env\" block of your host's server config), or start the server with --sandbox to try every tool against a simulated backend."
+	case errors.As(err, &upErr):
+		return fmt.Sprintf("%s: could not upload the local file %s for %s (%v). Nothing was submitted or billed. "+
+			"Give a public http(s) URL for %s instead; or, since DashScope's temporary storage is offered only in some regions "+
+			"(documented for Singapore and Beijing), run 'vace-mcp doctor' to see whether it works for this key, or use a key of another region.",
+			tool, upErr.path, upErr.field, upErr.err, upErr.field)
 	case dashscope.IsAuth(err):
-		return fmt.Sprintf("DashScope refused the API key (%v). Check DASHSCOPE_API_KEY, and that the key, --region and model "+
+		return fmt.Sprintf("DashScope refused the API key (%v); nothing was billed. Check DASHSCOPE_API_KEY, and that the key, the API root and the model "+
 			"belong to the same region (%s uses %s with model %s).", err, s.regionName(), s.client.BaseURL(), s.client.Model())
 	case dashscope.IsThrottled(err):
 		return fmt.Sprintf("DashScope is throttling this account (%v); the request was not accepted and nothing was billed. "+
 			"An account runs at most 2 tasks at a time: wait for a running task (wait_task), then try again.", err)
 	case dashscope.IsArrearage(err):
-		return fmt.Sprintf("DashScope refused the request because the account is overdue (%v). Top up the account, then try again.", err)
+		return fmt.Sprintf("DashScope refused the request because the account is overdue (%v); nothing was billed. Top up the account, then try again.", err)
 	case errors.As(err, &apiErr) && apiErr.Code == "DataInspectionFailed":
-		return fmt.Sprintf("DashScope's content check refused the prompt or an input (%v). Change the prompt or inputs and try again.", err)
+		return fmt.Sprintf("DashScope's content check refused the prompt or an input (%v); nothing was billed. Change the prompt or inputs and try again.", err)
+	case errors.As(err, &apiErr) && isSubmitTool(tool) && apiErr.StatusCode < 500 && apiErr.StatusCode != 408:
+		return fmt.Sprintf("DashScope refused the %s request (%v); no task was created and nothing was billed. %s", tool, err, refusalHint(apiErr))
 	case errors.As(err, &apiErr):
 		return fmt.Sprintf("%s failed: %v.", tool, err)
 	}
 	return fmt.Sprintf("%s failed: %v", tool, err)
 }
 
+// refusalHint says what to change after the service refused a submission.
+func refusalHint(e *dashscope.APIError) string {
+	switch e.Code {
+	case "InvalidURL", "BadRequest.InputDownloadFailed":
+		return "DashScope could not fetch an input: give URLs it can download (public http(s), no login), or local file paths."
+	case "BadRequest.UnsupportedFileFormat":
+		return "An input's format is not accepted: see each URL argument's description for the formats allowed."
+	case "BadRequest.TooLarge":
+		return "An input is too large: see each URL argument's description for the size limits."
+	}
+	return "Change what the message names and call again."
+}
+
 func (s *Service) regionName() string {
-	if r, ok := dashscope.RegionOf(s.client.BaseURL()); ok {
-		return "region " + r.Name
+	if r := dashscope.ClassifyRoot(s.client.BaseURL()); r.Kind != dashscope.RootCustom {
+		return "region " + r.Region.Name
 	}
 	return "this server"
 }

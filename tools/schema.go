@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/invopop/jsonschema"
@@ -15,95 +16,180 @@ import (
 	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
-// schemaOf generates the JSON Schema of an args type from its struct tags:
-// one flat object with types, enums, ranges, defaults and descriptions, no
-// $refs, and no other properties allowed.
-func schemaOf(v any) json.RawMessage {
-	return reflectSchema(v, true)
+// prop is what the model reads about one argument besides its JSON type:
+// the text, and the API's enums, ranges and defaults, taken from package
+// dashscope so each limit is written once.
+type prop struct {
+	desc               string
+	enum               []string
+	itemEnum           []string // for lists of enum values, such as obj_or_bg
+	min, max           *float64
+	def                any
+	maxLength          int
+	minItems, maxItems int
 }
 
-// outputSchemaOf is schemaOf without descriptions: the model reads results'
-// field names and their text, and every byte of tools/list costs context.
-func outputSchemaOf(v any) json.RawMessage {
-	return reflectSchema(v, false)
+// props describes a tool's arguments by JSON name.
+type props map[string]prop
+
+func num(v float64) *float64 { return &v }
+
+func strs[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
 }
 
-// localNote ends every URL argument's description.
-const localNote = " Or a local file path."
+// inputSchema generates the JSON Schema of an args type: one flat object with
+// the JSON types and required fields of its struct, the text and constraints
+// of p, no $refs, and no other properties allowed. Every argument must be
+// described in p, so none reaches the model unexplained.
+func inputSchema(args any, p props) json.RawMessage {
+	s := reflectSchema(args)
+	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+		d, ok := p[pair.Key]
+		if !ok {
+			panic(fmt.Sprintf("tools: %T.%s has no description", args, pair.Key)) // caught by every test
+		}
+		apply(pair.Value, d)
+	}
+	if len(p) != s.Properties.Len() {
+		panic(fmt.Sprintf("tools: %T: props name arguments the type does not have", args))
+	}
+	return marshalSchema(s)
+}
 
-func reflectSchema(v any, describe bool) json.RawMessage {
-	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
-	s := r.Reflect(v)
-	s.Version = ""
+func apply(s *jsonschema.Schema, d prop) {
+	s.Description = d.desc
+	for _, e := range d.enum {
+		s.Enum = append(s.Enum, e)
+	}
+	if d.itemEnum != nil {
+		for _, e := range d.itemEnum {
+			s.Items.Enum = append(s.Items.Enum, e)
+		}
+	}
+	if d.min != nil {
+		s.Minimum = json.Number(strconv.FormatFloat(*d.min, 'f', -1, 64))
+	}
+	if d.max != nil {
+		s.Maximum = json.Number(strconv.FormatFloat(*d.max, 'f', -1, 64))
+	}
+	s.Default = d.def
+	if d.maxLength > 0 {
+		s.MaxLength = new(uint64(d.maxLength))
+	}
+	if d.minItems > 0 {
+		s.MinItems = new(uint64(d.minItems))
+	}
+	if d.maxItems > 0 {
+		s.MaxItems = new(uint64(d.maxItems))
+	}
+}
+
+// outputSchema is the schema of a result type, cut down to the fields keep
+// names, with their names and types only. The model reads a result's text;
+// every byte of tools/list costs context in every conversation.
+func outputSchema(v any, keep ...string) json.RawMessage {
+	s := reflectSchema(v)
+	for pair := s.Properties.Oldest(); pair != nil; {
+		next := pair.Next()
+		if !slices.Contains(keep, pair.Key) {
+			s.Properties.Delete(pair.Key)
+		}
+		pair = next
+	}
+	s.Required = slices.DeleteFunc(s.Required, func(name string) bool { return !slices.Contains(keep, name) })
+	s.AdditionalProperties = nil // results may grow fields; clients need not reject them
 	var strip func(*jsonschema.Schema)
 	strip = func(s *jsonschema.Schema) {
+		s.Description = ""
+		if s.Items != nil {
+			strip(s.Items)
+		}
 		if s.Properties == nil {
 			return
 		}
+		s.AdditionalProperties = nil
 		for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
-			switch {
-			case !describe:
-				pair.Value.Description = ""
-			case pair.Value.Description == "":
-				pair.Value.Description = dashscope.FieldDescription(pair.Key)
-			}
-			if describe && strings.HasSuffix(pair.Key, "_url") {
-				pair.Value.Description += localNote
-			}
-			if pair.Value.Items != nil {
-				strip(pair.Value.Items)
-			}
-			if !describe && pair.Value.Properties != nil {
-				pair.Value.AdditionalProperties = nil
-				strip(pair.Value)
-			}
+			strip(pair.Value)
 		}
 	}
 	strip(s)
-	if !describe {
-		s.AdditionalProperties = nil // results may grow fields; clients need not reject them
-	}
+	return marshalSchema(s)
+}
+
+func reflectSchema(v any) *jsonschema.Schema {
+	r := jsonschema.Reflector{DoNotReference: true, ExpandedStruct: true, Anonymous: true}
+	s := r.Reflect(v)
+	s.Version = ""
 	if s.Required == nil {
 		s.Required = []string{} // clients reject "required": null
 	}
+	return s
+}
+
+func marshalSchema(s *jsonschema.Schema) json.RawMessage {
 	raw, err := json.Marshal(s)
 	if err != nil {
-		panic(fmt.Sprintf("tools: schema of %T: %v", v, err)) // a programming error, caught by every test
+		panic(fmt.Sprintf("tools: schema: %v", err)) // a programming error, caught by every test
+	}
+	return raw
+}
+
+// rawArguments is a call's arguments as the client sent them.
+func rawArguments(req mcp.CallToolRequest) json.RawMessage {
+	if len(req.Params.RawArguments) > 0 {
+		return req.Params.RawArguments
+	}
+	switch a := req.Params.Arguments.(type) {
+	case json.RawMessage:
+		return a
+	case nil:
+		return nil
+	}
+	raw, err := json.Marshal(req.Params.Arguments)
+	if err != nil {
+		return []byte("0") // not an object: bindArgs says so
 	}
 	return raw
 }
 
 // bindArgs decodes a tool call's arguments into args, refusing unknown
-// arguments and wrong types with errors that name the argument and say what
-// it takes (the agent reads them and tries again).
-func bindArgs(req mcp.CallToolRequest, args any) error {
-	raw, err := json.Marshal(req.GetRawArguments())
-	if err != nil {
-		return &dashscope.FieldError{Field: "arguments", Problem: "not a JSON object"}
-	}
-	if bytes.Equal(raw, []byte("null")) {
+// arguments (names must match exactly) and wrong types with errors that name
+// the argument and say what it takes (the agent reads them and tries again).
+func bindArgs(raw json.RawMessage, args any) error {
+	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(args)
-	if err == nil {
-		return nil
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) && typeErr.Field == "" {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
 		return &dashscope.FieldError{Field: "arguments", Problem: "must be a JSON object of named arguments"}
 	}
-	if errors.As(err, &typeErr) {
+	names := argNames(args)
+	var unknown []error
+	for name := range fields {
+		if !slices.Contains(names, name) {
+			unknown = append(unknown, &dashscope.FieldError{Field: name, Problem: "is not an argument of this tool; it takes " + strings.Join(names, ", ")})
+		}
+	}
+	if len(unknown) > 0 {
+		slices.SortFunc(unknown, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return errors.Join(unknown...)
+	}
+	err := json.Unmarshal(raw, args)
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if i := strings.LastIndex(field, "."); i >= 0 {
 			field = field[i+1:]
 		}
 		return &dashscope.FieldError{Field: field, Problem: fmt.Sprintf("must be %s, not a JSON %s", jsonKind(typeErr.Type), typeErr.Value)}
-	}
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		return &dashscope.FieldError{Field: name, Problem: "is not an argument of this tool; it takes " + strings.Join(argNames(args), ", ")}
 	}
 	return &dashscope.FieldError{Field: "arguments", Problem: err.Error()}
 }

@@ -9,107 +9,147 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
-// SubmitOptions are the arguments every submit tool takes besides the API's.
-type SubmitOptions struct {
-	AllowDuplicate bool `json:"allow_duplicate,omitempty" jsonschema:"default=false" jsonschema_description:"Pay for a new job even if an identical request was made in the last 15 minutes."`
+// commonArgs are the arguments every submit tool takes besides its own.
+type commonArgs struct {
+	PromptExtend   *bool `json:"prompt_extend,omitempty"`
+	Seed           *int  `json:"seed,omitempty"`
+	Watermark      *bool `json:"watermark,omitempty"`
+	AllowDuplicate bool  `json:"allow_duplicate,omitempty"`
 }
+
+func (c commonArgs) allowDuplicate() bool { return c.AllowDuplicate }
 
 // submitArgs is an editing tool's argument type.
 type submitArgs interface {
 	request() dashscope.Request
-	options() SubmitOptions
+	allowDuplicate() bool
+}
+
+// The descriptions shared by the submit tools' arguments.
+var (
+	commonProps = props{
+		"prompt_extend":   {desc: "Let the service rewrite the prompt.", def: dashscope.DefaultPromptExtend},
+		"seed":            {desc: "For repeatable output.", min: num(0), max: num(dashscope.MaxSeed)},
+		"watermark":       {desc: "Mark as AI-generated.", def: dashscope.DefaultWatermark},
+		"allow_duplicate": {desc: "Pay again for a request identical to a recent one."},
+	}
+	sizeProp = prop{desc: "Output width*height.", enum: strs(dashscope.Sizes), def: dashscope.DefaultSize}
+)
+
+func promptProp(what string) prop {
+	return prop{desc: what + ", in detail.", maxLength: dashscope.MaxPromptRunes}
+}
+
+func videoProp(what string) prop {
+	return prop{desc: what + ": " + mediaText("video_url") + "."}
+}
+
+func subjectImageProp() prop {
+	return prop{desc: "Subject image to use: " + mediaText("ref_images_url") + ".", minItems: 1, maxItems: dashscope.MaxSubjectImages}
 }
 
 // submitSuffix ends every editing tool's description.
-const submitSuffix = " Starts a paid job (about USD 0.10 per second of video, up to 5 s) and returns a task_id at once; " +
-	"the video takes 5-10 minutes: follow with wait_task. An identical request within 15 minutes returns the earlier task."
+const submitSuffix = " Paid (about USD 0.10 per video second); returns a task_id, then use wait_task. URLs may be local paths."
 
 // submitTool builds an editing tool from its argument type A.
-func submitTool[A submitArgs](s *Service, fn dashscope.Function, title, description string) Tool {
+func submitTool[A submitArgs](s *Service, fn dashscope.Function, title, description string, p props) server.ServerTool {
 	var zero A
-	def := mcp.NewToolWithRawSchema(string(fn), description+submitSuffix, schemaOf(&zero))
+	all := props{}
+	for k, v := range commonProps {
+		all[k] = v
+	}
+	for k, v := range p {
+		all[k] = v
+	}
+	def := mcp.NewToolWithRawSchema(string(fn), description+submitSuffix, inputSchema(&zero, all))
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, title, false, false, false)
-	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args A
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError(string(fn), err), nil
 		}
-		return s.submit(ctx, fn, args.request(), args.options()), nil
+		return s.submit(ctx, args.request(), args.allowDuplicate()), nil
 	}}
 }
 
-var taskResultSchema = outputSchemaOf(&TaskResult{})
+var taskResultSchema = outputSchema(&TaskResult{}, "task_id", "status", "done", "video_url", "local_path")
 
-// submit validates a request, opens and checks its local files, and submits
-// it (uploading the files first), unless an identical one was submitted
-// within the duplicate window.
-func (s *Service) submit(ctx context.Context, fn dashscope.Function, req dashscope.Request, opts SubmitOptions) *mcp.CallToolResult {
-	in, err := s.openInputs(ctx, req)
+// submit checks a request and its local files, and submits it (uploading
+// the files first), unless an identical one was submitted within the
+// duplicate window: then it answers with that task.
+func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplicate bool) *mcp.CallToolResult {
+	fn := string(req.Function())
+	st, err := s.stage(ctx, req)
 	if err != nil {
-		return s.toolError(string(fn), err)
+		return s.toolError(fn, err)
 	}
-	defer in.close()
-	key, err := in.key()
+	defer st.close()
+	key, err := st.key(s.client.Model())
 	if err != nil {
-		return s.toolError(string(fn), err)
+		return s.toolError(fn, err)
 	}
-	for !opts.AllowDuplicate {
-		earlier, wait := s.guard.lookup(key)
-		if wait != nil {
-			select { // an identical submission is in flight: learn its outcome first
-			case <-wait:
-				continue
-			case <-ctx.Done():
-				return s.toolError(string(fn), ctx.Err())
-			}
+	var stale *priorSubmission
+	for {
+		entry, owner := s.guard.claim(key, stale, allowDuplicate)
+		if owner {
+			return s.send(ctx, st, entry)
 		}
-		if earlier == nil {
-			break
+		select { // an identical submission is in flight: learn its outcome first
+		case <-entry.done:
+		case <-ctx.Done():
+			return s.toolError(fn, ctx.Err())
 		}
-		if earlier.uncertain != nil {
+		switch {
+		case entry.uncertain != nil:
 			return mcp.NewToolResultError(fmt.Sprintf("An identical %s request sent at %s has an unknown outcome (%v): a task may exist and be billed. "+
 				"Find it with list_tasks before submitting again, or set allow_duplicate: true to submit anyway.",
-				fn, rfc3339(earlier.at), earlier.uncertain))
+				fn, rfc3339(entry.at), entry.uncertain))
+		case entry.taskID == "":
+			continue // refused outright, so nothing to protect: claim again
 		}
-		if res := s.duplicateResult(ctx, fn, earlier); res != nil {
+		if res := s.duplicateResult(ctx, fn, entry); res != nil {
 			return res
 		}
-		s.guard.forget(key, earlier) // the earlier task failed or is gone: submitting again is what the caller wants
+		stale = entry // the earlier task failed or is gone: submitting again is what the caller wants
 	}
+}
 
-	release := s.guard.begin(key)
-	final, err := in.upload(ctx, s.client)
+// send uploads the staged files and submits, recording the outcome in the
+// guard's entry, which this call owns.
+func (s *Service) send(ctx context.Context, st *staging, entry *priorSubmission) *mcp.CallToolResult {
+	fn := string(st.req.Function())
+	final, err := st.upload(ctx, s.client)
 	if err != nil {
-		release(nil, err)
-		return s.toolError(string(fn), err)
+		s.guard.release(entry, nil, err)
+		return s.toolError(fn, err)
 	}
 	task, err := s.client.Submit(ctx, final)
-	release(task, err)
+	s.guard.release(entry, task, err)
 	if err != nil {
-		s.log.Warn("submit failed", slog.String("function", string(fn)), slog.String("error", err.Error()))
-		return s.toolError(string(fn), err)
+		s.log.Warn("submit failed", slog.String("function", fn), slog.String("error", err.Error()))
+		return s.toolError(fn, err)
 	}
-	s.remember(task.ID, fn)
-	s.log.Info("submitted", slog.String("function", string(fn)), slog.String("task_id", task.ID), slog.Int("uploads", len(in.locals)))
-	r := s.taskResult(task, string(fn), s.client.Clock().Now())
-	r.Warnings = in.warnings
+	s.log.Info("submitted", slog.String("function", fn), slog.String("task_id", task.ID), slog.Int("uploads", st.uploads()))
+	r := s.taskResult(task, s.client.Clock().Now())
+	r.Warnings = st.warnings
 	r.Next = fmt.Sprintf("Call wait_task with this task_id now; it waits up to %s per call and can be called again until done is true.", s.opts.WaitDefault)
 	return s.result(r, "Submitted.")
 }
 
 // duplicateResult answers with the earlier task of an identical request, or
 // returns nil when that task ended without a video (so a resubmission is fair).
-func (s *Service) duplicateResult(ctx context.Context, fn dashscope.Function, earlier *priorSubmission) *mcp.CallToolResult {
+func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *priorSubmission) *mcp.CallToolResult {
 	task, err := s.client.GetTask(ctx, earlier.taskID)
 	if err != nil {
 		obs, ok := s.client.LastObservation(earlier.taskID)
 		if !ok {
-			return s.toolError(string(fn), err)
+			return s.toolError(fn, err)
 		}
 		task = obs.Task
 	}
@@ -117,15 +157,16 @@ func (s *Service) duplicateResult(ctx context.Context, fn dashscope.Function, ea
 	case dashscope.StatusFailed, dashscope.StatusCanceled, dashscope.StatusUnknown:
 		return nil
 	}
-	r := s.taskResult(task, string(fn), s.client.Clock().Now())
+	r := s.taskResult(task, s.client.Clock().Now())
 	r.Duplicate = true
 	ago := s.client.Clock().Now().Sub(earlier.at).Round(time.Second)
 	return s.result(r, fmt.Sprintf("Not submitted again: an identical %s request was submitted %s ago as task %s, so nothing was billed twice. "+
 		"To make another video from the same arguments, call again with allow_duplicate: true.", fn, ago, task.ID))
 }
 
-// duplicateGuard remembers recent submissions by content, so a repeated call
-// (an agent retrying after a timeout, a double click) does not pay twice.
+// duplicateGuard remembers recent submissions by the canonical form of their
+// request, so a repeated call (an agent retrying after a timeout, a model
+// spelling out a default) does not pay twice.
 type duplicateGuard struct {
 	window time.Duration
 	now    func() time.Time
@@ -137,6 +178,7 @@ type duplicateGuard struct {
 // priorSubmission is a recent submission: in flight (done open), accepted
 // (taskID set) or of unknown outcome (uncertain set).
 type priorSubmission struct {
+	key       string
 	done      chan struct{}
 	at        time.Time
 	taskID    string
@@ -147,9 +189,10 @@ func newDuplicateGuard(window time.Duration, now func() time.Time) *duplicateGua
 	return &duplicateGuard{window: window, now: now, entries: map[string]*priorSubmission{}}
 }
 
-// lookup returns a finished earlier submission within the window, or a
-// channel to wait on while an identical one is in flight.
-func (g *duplicateGuard) lookup(key string) (*priorSubmission, <-chan struct{}) {
+// claim is the guard's one atomic step: it returns the live entry for key,
+// or, when there is none (or it is stale, or force is set), a new in-flight
+// entry that the caller owns and must release.
+func (g *duplicateGuard) claim(key string, stale *priorSubmission, force bool) (e *priorSubmission, owner bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
@@ -158,46 +201,29 @@ func (g *duplicateGuard) lookup(key string) (*priorSubmission, <-chan struct{}) 
 			delete(g.entries, k)
 		}
 	}
-	e, ok := g.entries[key]
-	switch {
-	case !ok:
-		return nil, nil
-	case inFlight(e):
-		return nil, e.done
+	if e, ok := g.entries[key]; ok && !force && e != stale {
+		return e, false
 	}
-	return e, nil
-}
-
-// begin records a submission in flight; release records its outcome.
-func (g *duplicateGuard) begin(key string) (release func(*dashscope.Task, error)) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	e := &priorSubmission{done: make(chan struct{}), at: g.now()}
+	e = &priorSubmission{key: key, done: make(chan struct{}), at: now}
 	g.entries[key] = e
-	return func(task *dashscope.Task, err error) {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		switch {
-		case err == nil:
-			e.taskID = task.ID
-		case errors.Is(err, dashscope.ErrSubmitUncertain):
-			e.uncertain = err
-		default:
-			if g.entries[key] == e {
-				delete(g.entries, key) // refused outright: nothing to protect
-			}
-		}
-		close(e.done)
-	}
+	return e, true
 }
 
-// forget drops an earlier submission whose task ended without a video.
-func (g *duplicateGuard) forget(key string, e *priorSubmission) {
+// release records the outcome of an owned entry and wakes its waiters.
+func (g *duplicateGuard) release(e *priorSubmission, task *dashscope.Task, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.entries[key] == e {
-		delete(g.entries, key)
+	switch {
+	case err == nil:
+		e.taskID = task.ID
+	case errors.Is(err, dashscope.ErrSubmitUncertain):
+		e.uncertain = err
+	default:
+		if g.entries[e.key] == e {
+			delete(g.entries, e.key) // refused outright: nothing to protect
+		}
 	}
+	close(e.done)
 }
 
 func inFlight(e *priorSubmission) bool {

@@ -10,28 +10,34 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 )
 
 // TaskIDArgs are the arguments of get_task, cancel_task and download_video.
 type TaskIDArgs struct {
-	TaskID string `json:"task_id" jsonschema_description:"The task_id that an editing tool returned."`
+	TaskID string `json:"task_id"`
 }
+
+var (
+	taskIDProp   = prop{desc: "The task_id an editing tool returned."}
+	taskIDSchema = inputSchema(&TaskIDArgs{}, props{"task_id": taskIDProp})
+)
 
 // WaitTaskArgs are the arguments of wait_task.
 type WaitTaskArgs struct {
-	TaskID         string `json:"task_id" jsonschema_description:"The task_id that an editing tool returned."`
-	TimeoutSeconds *int   `json:"timeout_seconds,omitempty" jsonschema:"minimum=1,maximum=300,default=40" jsonschema_description:"Longest wait for this call (default 40 s). Some hosts cut calls off after about 60 s; calling again resumes the wait."`
+	TaskID         string `json:"task_id"`
+	TimeoutSeconds *int   `json:"timeout_seconds,omitempty"`
 }
 
 // ListTasksArgs are the arguments of list_tasks.
 type ListTasksArgs struct {
-	Status    dashscope.TaskStatus `json:"status,omitempty" jsonschema:"enum=PENDING,enum=RUNNING,enum=SUCCEEDED,enum=FAILED,enum=CANCELED" jsonschema_description:"Only tasks in this state."`
-	StartTime string               `json:"start_time,omitempty" jsonschema_description:"Earliest submission time, RFC 3339 (e.g. 2026-11-21T08:00:00Z). Default: 24 hours before end_time. The window may be at most 24 hours."`
-	EndTime   string               `json:"end_time,omitempty" jsonschema_description:"Latest submission time, RFC 3339. Default: now."`
-	PageNo    *int                 `json:"page_no,omitempty" jsonschema:"minimum=1,default=1" jsonschema_description:"Page to return."`
-	PageSize  *int                 `json:"page_size,omitempty" jsonschema:"minimum=1,maximum=100,default=10" jsonschema_description:"Tasks per page."`
+	Status    dashscope.TaskStatus `json:"status,omitempty"`
+	StartTime string               `json:"start_time,omitempty"`
+	EndTime   string               `json:"end_time,omitempty"`
+	PageNo    *int                 `json:"page_no,omitempty"`
+	PageSize  *int                 `json:"page_size,omitempty"`
 }
 
 // TaskList is the structured result of list_tasks.
@@ -55,39 +61,41 @@ type TaskRow struct {
 	EndedAt   string `json:"ended_at,omitempty"`
 }
 
-func (s *Service) getTask() Tool {
+func (s *Service) getTask() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("get_task",
-		"Get a task's current status and, once it has succeeded, its video_url. One quick query; to wait for the end, use wait_task.",
-		schemaOf(&TaskIDArgs{}))
+		"A task's status now and, once it has succeeded, its video_url. To wait for the end, use wait_task.",
+		taskIDSchema)
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, "Get task status", true, false, true)
-	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args TaskIDArgs
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("get_task", err), nil
 		}
 		task, err := s.client.GetTask(ctx, args.TaskID)
 		if err != nil {
 			return s.toolError("get_task", err), nil
 		}
-		return s.result(s.taskResult(task, "", s.client.Clock().Now()), ""), nil
+		return s.result(s.taskResult(task, s.client.Clock().Now()), ""), nil
 	}}
 }
 
-func (s *Service) waitTask() Tool {
+func (s *Service) waitTask() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("wait_task",
-		"Wait for a task to finish, for at most timeout_seconds (default 40), sending progress notifications meanwhile. "+
-			"Returns the finished task (with video_url on success), or, if time runs out first, its current status with done: false: "+
-			"then call wait_task again with the same task_id. Waiting costs nothing; jobs take 5-10 minutes.",
-		schemaOf(&WaitTaskArgs{}))
+		"Wait up to timeout_seconds for a task to end, with progress. Returns the task (video_url on success); "+
+			"if done is false, call again. Jobs take 5-10 minutes; waiting is free.",
+		inputSchema(&WaitTaskArgs{}, props{
+			"task_id":         taskIDProp,
+			"timeout_seconds": {desc: "Longest wait for this call.", min: num(1), max: num(MaxWaitSeconds), def: DefaultWaitSeconds},
+		}))
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, "Wait for a task", true, false, true)
-	return Tool{Definition: def, Handler: s.handleWait}
+	return server.ServerTool{Tool: def, Handler: s.handleWait}
 }
 
 func (s *Service) handleWait(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	var args WaitTaskArgs
-	if err := bindArgs(req, &args); err != nil {
+	if err := bindArgs(rawArguments(req), &args); err != nil {
 		return s.toolError("wait_task", err), nil
 	}
 	timeout := s.opts.WaitDefault
@@ -186,7 +194,7 @@ func (s *Service) waitResult(taskID string, task *dashscope.Task, err error, lat
 	now := s.client.Clock().Now()
 	switch {
 	case err == nil:
-		r := s.taskResult(task, "", now)
+		r := s.taskResult(task, now)
 		r.WaitedSeconds = roundSeconds(waited)
 		return s.result(r, "")
 	case !errors.Is(err, context.DeadlineExceeded):
@@ -198,7 +206,7 @@ func (s *Service) waitResult(taskID string, task *dashscope.Task, err error, lat
 		}
 		return mcp.NewToolResultError(msg + ". Call wait_task again.")
 	}
-	r := s.taskResult(task, "", now)
+	r := s.taskResult(task, now)
 	r.WaitedSeconds = roundSeconds(waited)
 	r.Next = fmt.Sprintf("Not finished after waiting %s (jobs take %s). Call wait_task again with the same task_id to keep waiting.",
 		timeout, typicalJob)
@@ -208,23 +216,22 @@ func (s *Service) waitResult(taskID string, task *dashscope.Task, err error, lat
 // downloadTimeout bounds saving one video (a few MB to a few tens of MB).
 const downloadTimeout = 3 * time.Minute
 
-func (s *Service) downloadVideo() Tool {
+func (s *Service) downloadVideo() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("download_video",
-		"Save a succeeded task's video in the server's output directory and return its local_path (video URLs expire after 24 hours). "+
-			"Saving the same task again returns the saved file.",
-		schemaOf(&TaskIDArgs{}))
+		"Save a succeeded task's video on the server's disk (video URLs expire after 24 hours) and return its local_path.",
+		taskIDSchema)
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, "Save a video locally", false, false, true)
-	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args TaskIDArgs
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("download_video", err), nil
 		}
 		task, err := s.client.GetTask(ctx, args.TaskID)
 		if err != nil {
 			return s.toolError("download_video", err), nil
 		}
-		r := s.taskResult(task, "", s.client.Clock().Now())
+		r := s.taskResult(task, s.client.Clock().Now())
 		if task.Status != dashscope.StatusSucceeded {
 			return mcp.NewToolResultError(fmt.Sprintf("Task %s is %s: there is no video to save. %s", task.ID, task.Status, r.Next)), nil
 		}
@@ -261,15 +268,15 @@ func (s *Service) download(ctx context.Context, r *TaskResult) error {
 	return nil
 }
 
-func (s *Service) cancelTask() Tool {
+func (s *Service) cancelTask() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("cancel_task",
-		"Cancel a task that is still PENDING (queued); DashScope cannot stop a task once it is RUNNING. Nothing is billed for a canceled task.",
-		schemaOf(&TaskIDArgs{}))
+		"Cancel a task that is still PENDING (queued, not billed); a RUNNING task cannot be stopped.",
+		taskIDSchema)
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, "Cancel a queued task", false, true, true)
-	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args TaskIDArgs
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("cancel_task", err), nil
 		}
 		cancelErr := s.client.CancelTask(ctx, args.TaskID)
@@ -280,7 +287,7 @@ func (s *Service) cancelTask() Tool {
 		if err != nil {
 			return s.toolError("cancel_task", err), nil
 		}
-		r := s.taskResult(task, "", s.client.Clock().Now())
+		r := s.taskResult(task, s.client.Clock().Now())
 		if task.Status == dashscope.StatusCanceled {
 			return s.result(r, "Canceled."), nil
 		}
@@ -289,18 +296,29 @@ func (s *Service) cancelTask() Tool {
 	}}
 }
 
-var taskListSchema = outputSchemaOf(&TaskList{})
+// maxPageSize is the most tasks list_tasks returns a page.
+const maxPageSize = 100
 
-func (s *Service) listTasks() Tool {
+// listStatuses are the statuses list_tasks filters by.
+var listStatuses = []dashscope.TaskStatus{dashscope.StatusPending, dashscope.StatusRunning, dashscope.StatusSucceeded, dashscope.StatusFailed, dashscope.StatusCanceled}
+
+var taskListSchema = outputSchema(&TaskList{}, "tasks", "total")
+
+func (s *Service) listTasks() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("list_tasks",
-		"List this account's video tasks of the last 24 hours (or a window of at most 24 hours), newest first, optionally by status. "+
-			"Use it to find a task whose id was lost, or after a submission whose outcome was unknown.",
-		schemaOf(&ListTasksArgs{}))
+		"List this account's tasks of a window of at most 24 hours, newest first: find a lost task_id, or one whose submission's outcome was unknown.",
+		inputSchema(&ListTasksArgs{}, props{
+			"status":     {desc: "Only tasks in this state.", enum: strs(listStatuses)},
+			"start_time": {desc: "Earliest submission, RFC 3339; default end_time - 24 h."},
+			"end_time":   {desc: "Latest submission, RFC 3339; default now."},
+			"page_no":    {desc: "Page to return.", min: num(1), def: 1},
+			"page_size":  {desc: "Tasks per page.", min: num(1), max: num(maxPageSize), def: 10},
+		}))
 	def.RawOutputSchema = taskListSchema
 	annotate(&def, "List tasks", true, false, true)
-	return Tool{Definition: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		var args ListTasksArgs
-		if err := bindArgs(req, &args); err != nil {
+		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("list_tasks", err), nil
 		}
 		filter, err := args.filter(s.client.Clock().Now())
@@ -371,8 +389,8 @@ func (a ListTasksArgs) filter(now time.Time) (dashscope.ListFilter, error) {
 		f.PageNo = *a.PageNo
 	}
 	if a.PageSize != nil {
-		if *a.PageSize < 1 || *a.PageSize > 100 {
-			fe = append(fe, &dashscope.FieldError{Field: "page_size", Problem: fmt.Sprintf("must be between 1 and 100 (got %d)", *a.PageSize)})
+		if *a.PageSize < 1 || *a.PageSize > maxPageSize {
+			fe = append(fe, &dashscope.FieldError{Field: "page_size", Problem: fmt.Sprintf("must be between 1 and %d (got %d)", maxPageSize, *a.PageSize)})
 		}
 		f.PageSize = *a.PageSize
 	}

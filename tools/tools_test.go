@@ -34,10 +34,10 @@ var update = docgen.Update
 func TestToolSchemaSnapshots(t *testing.T) {
 	s, _ := testService(t)
 	for _, tool := range s.Tools() {
-		t.Run(tool.Definition.Name, func(t *testing.T) {
-			got, err := json.MarshalIndent(tool.Definition, "", "  ")
+		t.Run(tool.Tool.Name, func(t *testing.T) {
+			got, err := json.MarshalIndent(tool.Tool, "", "  ")
 			require.NoError(t, err)
-			path := filepath.Join("__toolsnaps__", tool.Definition.Name+".snap")
+			path := filepath.Join("__toolsnaps__", tool.Tool.Name+".snap")
 			if update {
 				require.NoError(t, os.MkdirAll("__toolsnaps__", 0o755))
 				require.NoError(t, os.WriteFile(path, append(got, '\n'), 0o644))
@@ -57,20 +57,36 @@ func TestReadmeToolReferenceIsCurrent(t *testing.T) {
 	docgen.CheckSection(t, filepath.Join("..", "README.md"), "tools", Reference(s.Tools()))
 }
 
-// toolsListBudget is the most bytes tools/list may take: every byte is read
-// by the model in every conversation. README reports the current size.
-const toolsListBudget = 26 * 1024
+// The tools/list budget: every byte is read by the model in every
+// conversation. README reports the current figures.
+const (
+	// toolsListBudget is the most bytes the whole tools/list answer may take.
+	toolsListBudget = 20 * 1024
+	// perToolBudget is the most bytes, on average per tool, of what hosts
+	// show the model: name, title, description and input schema.
+	perToolBudget = 1000
+)
+
+// modelFacing is the part of a tool definition that hosts put in front of the model.
+func modelFacing(t mcp.Tool) int {
+	return len(t.Name) + len(t.Title) + len(t.Description) + len(t.RawInputSchema)
+}
 
 func TestToolsListFitsItsBudget(t *testing.T) {
 	s, _ := testService(t)
 	var defs []mcp.Tool
+	facing := 0
 	for _, tool := range s.Tools() {
-		defs = append(defs, tool.Definition)
+		defs = append(defs, tool.Tool)
+		facing += modelFacing(tool.Tool)
+		t.Logf("%-18s %4d bytes model-facing", tool.Tool.Name, modelFacing(tool.Tool))
 	}
 	b, err := json.Marshal(mcp.ListToolsResult{Tools: defs})
 	require.NoError(t, err)
-	t.Logf("tools/list is %d bytes (budget %d)", len(b), toolsListBudget)
+	t.Logf("tools/list is %d bytes (budget %d); model-facing %d bytes per tool on average (budget %d)",
+		len(b), toolsListBudget, facing/len(defs), perToolBudget)
 	assert.LessOrEqual(t, len(b), toolsListBudget)
+	assert.LessOrEqual(t, facing/len(defs), perToolBudget)
 }
 
 func TestEveryArgumentIsDescribed(t *testing.T) {
@@ -81,9 +97,9 @@ func TestEveryArgumentIsDescribed(t *testing.T) {
 				Description string `json:"description"`
 			} `json:"properties"`
 		}
-		require.NoError(t, json.Unmarshal(tool.Definition.RawInputSchema, &schema))
+		require.NoError(t, json.Unmarshal(tool.Tool.RawInputSchema, &schema))
 		for name, p := range schema.Properties {
-			assert.NotEmpty(t, p.Description, "%s.%s", tool.Definition.Name, name)
+			assert.NotEmpty(t, p.Description, "%s.%s", tool.Tool.Name, name)
 		}
 	}
 }
@@ -100,7 +116,7 @@ func TestSchemaLimitsAgreeWithValidation(t *testing.T) {
 		"video_outpainting": {"prompt": "p", "video_url": "https://x/v.mp4"},
 	}
 	for _, tool := range s.Tools()[:5] {
-		name := tool.Definition.Name
+		name := tool.Tool.Name
 		var schema struct {
 			Properties map[string]struct {
 				Type    string   `json:"type"`
@@ -109,7 +125,7 @@ func TestSchemaLimitsAgreeWithValidation(t *testing.T) {
 				Enum    []string `json:"enum"`
 			} `json:"properties"`
 		}
-		require.NoError(t, json.Unmarshal(tool.Definition.RawInputSchema, &schema))
+		require.NoError(t, json.Unmarshal(tool.Tool.RawInputSchema, &schema))
 		for field, p := range schema.Properties {
 			try := func(v any) error {
 				args := map[string]any{}
@@ -167,7 +183,7 @@ func validateArgs(t *testing.T, tool string, args map[string]any) error {
 
 func bindTo[A submitArgs](t *testing.T, req mcp.CallToolRequest) submitArgs {
 	var a A
-	require.NoError(t, bindArgs(req, &a))
+	require.NoError(t, bindArgs(rawArguments(req), &a))
 	return a
 }
 
@@ -181,14 +197,16 @@ func TestBindArgsNamesTheArgument(t *testing.T) {
 		{map[string]any{"seed": 1.5}, "seed", "must be an integer"},
 		{map[string]any{"prompt_extend": 1}, "prompt_extend", "must be true or false"},
 		{map[string]any{"prompt": []any{"a"}}, "prompt", "must be a string"},
-		{map[string]any{"videourl": "x"}, "videourl", "it takes prompt, video_url, prompt_extend"},
+		{map[string]any{"videourl": "x"}, "videourl", "it takes prompt, video_url, top_scale"},
+		{map[string]any{"PROMPT": "x"}, "PROMPT", "is not an argument"},
+		{map[string]any{"Left_Scale": 1.5}, "Left_Scale", "is not an argument"},
 		{[]any{"p"}, "arguments", "JSON object"},
 	}
 	for _, tc := range tests {
 		req := mcp.CallToolRequest{}
 		req.Params.Arguments = tc.args
 		var a VideoOutpaintingArgs
-		err := bindArgs(req, &a)
+		err := bindArgs(rawArguments(req), &a)
 		var fe *dashscope.FieldError
 		require.ErrorAs(t, err, &fe, "%v", tc.args)
 		assert.Equal(t, tc.field, fe.Field)
@@ -196,7 +214,7 @@ func TestBindArgsNamesTheArgument(t *testing.T) {
 	}
 	req := mcp.CallToolRequest{}
 	var a VideoOutpaintingArgs
-	assert.NoError(t, bindArgs(req, &a), "no arguments at all is an empty object")
+	assert.NoError(t, bindArgs(rawArguments(req), &a), "no arguments at all is an empty object")
 }
 
 func TestExpiryComesFromTheSignedURL(t *testing.T) {

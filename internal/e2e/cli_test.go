@@ -96,3 +96,16 @@ func TestDoctorChecksTheSetupWithoutSpending(t *testing.T) {
 	}
 	assert.True(t, strings.Contains(stdout, "→"), "each problem says what to do")
 }
+
+// TestTheReadmesVideoEditExampleRunsInTheSandbox runs README's video_edit
+// example, with only the required arguments, against the sandbox, whose
+// simulated DashScope refuses fields the caller never sent.
+func TestTheReadmesVideoEditExampleRunsInTheSandbox(t *testing.T) {
+	stdout, stderr, code := runCLI(t, t.TempDir(), nil, "call", "video_edit", "--sandbox", "--prompt", "a lion in a suit sipping coffee",
+		"--video_url", "https://example.com/cafe.mp4", "--mask_image_url", "https://example.com/cafe_mask.png", "--json")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out), stdout)
+	assert.Equal(t, "PENDING", out["status"])
+	assert.Equal(t, "video_edit", out["function"])
+}

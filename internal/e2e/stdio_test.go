@@ -83,47 +83,6 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func TestEverySubmitToolSendsTheDocumentedBody(t *testing.T) {
-	tests := []struct {
-		tool string
-		args map[string]any
-		body string
-	}{
-		{"image_reference",
-			map[string]any{"prompt": "a girl in a misty forest", "ref_images_url": []any{"https://x/a.png", "https://x/b.png"}, "obj_or_bg": []any{"obj", "bg"}, "size": "960*960", "prompt_extend": true, "seed": 7, "watermark": true},
-			`{"model":"wan2.1-vace-plus","input":{"function":"image_reference","prompt":"a girl in a misty forest","ref_images_url":["https://x/a.png","https://x/b.png"]},"parameters":{"prompt_extend":true,"obj_or_bg":["obj","bg"],"size":"960*960","seed":7,"watermark":true}}`},
-		{"video_repainting",
-			map[string]any{"prompt": "a steampunk car", "video_url": "https://x/v.mp4", "ref_images_url": []any{"https://x/car.png"}, "control_condition": "posebody", "strength": 0.5, "prompt_extend": false},
-			`{"model":"wan2.1-vace-plus","input":{"function":"video_repainting","prompt":"a steampunk car","video_url":"https://x/v.mp4","ref_images_url":["https://x/car.png"]},"parameters":{"prompt_extend":false,"control_condition":"posebody","strength":0.5}}`},
-		{"video_edit",
-			map[string]any{"prompt": "a lion sipping coffee", "video_url": "https://x/v.mp4", "mask_image_url": "https://x/m.png", "mask_frame_id": 3, "ref_images_url": []any{"https://x/lion.png"}, "mask_type": "tracking", "expand_ratio": 0.2, "expand_mode": "bbox", "control_condition": "depth", "size": "720*1280"},
-			`{"model":"wan2.1-vace-plus","input":{"function":"video_edit","prompt":"a lion sipping coffee","mask_image_url":"https://x/m.png","video_url":"https://x/v.mp4","mask_frame_id":3,"ref_images_url":["https://x/lion.png"]},"parameters":{"mask_type":"tracking","expand_ratio":0.2,"expand_mode":"bbox","control_condition":"depth","size":"720*1280"}}`},
-		{"video_extension",
-			map[string]any{"prompt": "a dog skateboarding", "first_clip_url": "https://x/c.mp4", "last_frame_url": "https://x/f.png", "video_url": "https://x/motion.mp4", "control_condition": "posebodyface"},
-			`{"model":"wan2.1-vace-plus","input":{"function":"video_extension","prompt":"a dog skateboarding","first_clip_url":"https://x/c.mp4","last_frame_url":"https://x/f.png","video_url":"https://x/motion.mp4"},"parameters":{"control_condition":"posebodyface"}}`},
-		{"video_outpainting",
-			map[string]any{"prompt": "a violinist and an orchestra", "video_url": "https://x/v.mp4", "top_scale": 1.5, "bottom_scale": 1.2, "left_scale": 2, "right_scale": 1},
-			`{"model":"wan2.1-vace-plus","input":{"function":"video_outpainting","prompt":"a violinist and an orchestra","video_url":"https://x/v.mp4"},"parameters":{"top_scale":1.5,"bottom_scale":1.2,"left_scale":2,"right_scale":1}}`},
-	}
-	fake := newFake(t)
-	s := startStdio(t, startOptions{env: fakeEnv(fake), legacy: true})
-	for i, tc := range tests {
-		t.Run(tc.tool, func(t *testing.T) {
-			res := call(t, s.Client, tc.tool, tc.args)
-			require.False(t, res.IsError, text(res))
-			out := structured(t, res)
-			assert.Equal(t, "PENDING", out["status"])
-			assert.Equal(t, tc.tool, out["function"])
-			assert.Equal(t, false, out["done"])
-			assert.Contains(t, out["next"], "wait_task")
-			reqs := fake.Requests(dashscopetest.EndpointSubmit)
-			require.Len(t, reqs, i+1)
-			assert.JSONEq(t, tc.body, string(reqs[i].Body))
-			assert.Equal(t, fake.TaskIDs()[i], out["task_id"])
-		})
-	}
-}
-
 func TestBadInputIsAToolErrorNamingTheFieldAndNothingIsSent(t *testing.T) {
 	v := "https://example.com/in.mp4"
 	tests := []struct {

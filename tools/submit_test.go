@@ -1,0 +1,122 @@
+package tools
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+	"github.com/vace-mcp/vace-mcp/internal/localfiles"
+)
+
+func TestConcurrentIdenticalSubmitsPayOnce(t *testing.T) {
+	fake := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
+	c, err := fake.Client(dashscope.WithRateLimits(dashscope.RateLimits{Query: 1000}))
+	require.NoError(t, err)
+	s := New(Options{Client: c})
+	spellings := []dashscope.Request{ // one request, written as models write it
+		dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"},
+		dashscope.VideoOutpainting{Prompt: "p", VideoURL: "HTTPS://X/v.mp4", PromptExtend: new(true), TopScale: new(1.0)},
+	}
+	const n = 64
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			res := s.submit(t.Context(), spellings[i%2], false)
+			if assert.False(t, res.IsError) {
+				ids[i] = res.StructuredContent.(TaskResult).TaskID
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	require.Equal(t, 1, fake.Count(dashscopetest.EndpointSubmit), "one paid submission")
+	for i := range n {
+		assert.Equal(t, fake.TaskIDs()[0], ids[i])
+	}
+}
+
+func TestAGuardEntryIsClaimedByOneCallerAtATime(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	g := newDuplicateGuard(time.Minute, func() time.Time { return now })
+	first, owner := g.claim("k", nil, false)
+	require.True(t, owner)
+	same, owner := g.claim("k", nil, false)
+	assert.False(t, owner, "an in-flight claim is shared")
+	assert.Same(t, first, same)
+
+	g.release(first, nil, &dashscope.APIError{StatusCode: 400, Code: "InvalidParameter"})
+	again, owner := g.claim("k", nil, false)
+	assert.True(t, owner, "a refused submission protects nothing: the next caller owns a new claim")
+	g.release(again, &dashscope.Task{ID: "t1"}, nil)
+
+	kept, owner := g.claim("k", nil, false)
+	assert.False(t, owner)
+	assert.Equal(t, "t1", kept.taskID)
+	replaced, owner := g.claim("k", kept, false)
+	assert.True(t, owner, "a caller that found the earlier task gone takes over its entry")
+	stale, owner := g.claim("k", kept, false)
+	assert.False(t, owner, "only once: others now share the new claim")
+	assert.Same(t, replaced, stale)
+
+	g.release(replaced, &dashscope.Task{ID: "t2"}, nil)
+	now = now.Add(2 * time.Minute)
+	_, owner = g.claim("k", nil, false)
+	assert.True(t, owner, "after the window an identical request is new")
+	_, owner = g.claim("k", nil, true)
+	assert.True(t, owner, "allow_duplicate always submits")
+}
+
+func TestErrorsSayWhatWasBilledAndWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	video := filepath.Join(dir, "in.mp4")
+	require.NoError(t, os.WriteFile(video, dashscopetest.SampleVideo, 0o644))
+	files, err := localfiles.NewPolicy([]string{dir})
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		endpoint dashscopetest.Endpoint
+		fault    dashscopetest.Fault
+		videoURL string
+		says     []string
+	}{
+		{"a refused submission", dashscopetest.EndpointSubmit, dashscopetest.Fault{Status: 400, Code: "InvalidParameter", Message: "bad scale"},
+			"https://x/v.mp4", []string{"InvalidParameter", "nothing was billed", "Change what the message names"}},
+		{"an input the service cannot fetch", dashscopetest.EndpointSubmit, dashscopetest.Fault{Status: 400, Code: "InvalidURL"},
+			"https://x/v.mp4", []string{"nothing was billed", "public http(s)"}},
+		{"a failed upload", dashscopetest.EndpointPolicy, dashscopetest.Fault{Status: 403, Code: "AccessDenied"},
+			video, []string{"Nothing was submitted or billed", "public http(s) URL for video_url", "another region"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := dashscopetest.NewServer(t)
+			fake.InjectFault(tc.endpoint, 1, tc.fault)
+			c, err := fake.Client(dashscope.WithRetryPolicy(dashscope.RetryPolicy{Attempts: 1}))
+			require.NoError(t, err)
+			s := New(Options{Client: c, Files: files})
+			res := s.submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: tc.videoURL}, false)
+			require.True(t, res.IsError)
+			msg := res.Content[0].(mcp.TextContent).Text
+			for _, want := range tc.says {
+				assert.Contains(t, msg, want)
+			}
+			assert.Zero(t, len(fake.TaskIDs()), "no task was created")
+		})
+	}
+
+	c, err := dashscope.NewClient(dashscope.WithBaseURL("http://127.0.0.1:1/api/v1"))
+	require.NoError(t, err)
+	res := New(Options{Client: c}).submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}, false)
+	require.True(t, res.IsError)
+	assert.Contains(t, res.Content[0].(mcp.TextContent).Text, "No DashScope API key is configured, so nothing was sent")
+}

@@ -110,11 +110,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
 		return 2
 	}
-	srv := tools.NewServer(tools.Options{
+	srv, err := tools.NewServer(tools.Options{
 		Client: client, Sandbox: cfg.Sandbox, MaxWaitsPerSession: cfg.MaxWaitsPerSession,
 		ProgressEvery: cfg.ProgressInterval, Logger: logger, Version: appVersion(),
-		Files: files, Outputs: outputs,
+		Files: files, Outputs: outputs, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly,
 	})
+	if err != nil {
+		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
+		return 2
+	}
 	if command == "call" {
 		return cli.Call(ctx, srv, call, stdout, stderr)
 	}
@@ -148,14 +152,19 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 		return sb.Client, sb.Close, nil
 	}
 	client, err := dashscope.NewClient(append(opts, dashscope.WithAPIKey(cfg.APIKey), dashscope.WithBaseURL(cfg.BaseURL),
-		dashscope.WithModel(cfg.Model), dashscope.WithWorkspace(cfg.Workspace))...)
+		dashscope.WithModel(cfg.Model))...)
 	if err != nil {
 		return nil, nil, err
 	}
 	if cfg.APIKey == "" {
 		logger.Warn("DASHSCOPE_API_KEY is not set: tools are listed, but every call that needs DashScope will fail until it is set; try --sandbox to explore without a key")
 	}
-	logger.Info("DashScope", slog.String("region", cfg.Region), slog.String("base_url", client.BaseURL()), slog.String("model", client.Model()))
+	root := dashscope.ClassifyRoot(client.BaseURL())
+	logger.Info("DashScope", slog.String("region", root.RegionName()), slog.String("root", string(root.Kind)),
+		slog.String("base_url", client.BaseURL()), slog.String("model", client.Model()))
+	if len(dashscope.ModelRegions(client.Model())) == 0 {
+		logger.Warn("unknown model name: used as given, its region cannot be checked", slog.String("model", client.Model()))
+	}
 	return client, func() {}, nil
 }
 
@@ -192,10 +201,16 @@ func endpoint(transport string) string {
 }
 
 func appVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(version, bi)
+}
+
+// versionOf prefers -ldflags, then the module version `go install …@vX` records; a working-tree build says (devel), so "dev".
+func versionOf(ldflags string, bi *debug.BuildInfo) string {
+	switch {
+	case ldflags != "":
+		return ldflags
+	case bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)":
 		return bi.Main.Version
 	}
 	return "dev"

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,12 +55,10 @@ type Options struct {
 	Outputs *localfiles.OutputDir
 	// MaxDownloadBytes caps a downloaded video (default 500 MB).
 	MaxDownloadBytes int64
-}
-
-// Tool is one MCP tool: its definition and its handler, side by side.
-type Tool struct {
-	Definition mcp.Tool
-	Handler    server.ToolHandlerFunc
+	// Tools names the tools and groups to offer (--tools; default all); see Select.
+	Tools []string
+	// ReadOnly offers only the read-only tools (--read-only); see Select.
+	ReadOnly bool
 }
 
 // Service holds what the tools share.
@@ -68,14 +68,6 @@ type Service struct {
 	log    *slog.Logger
 	guard  *duplicateGuard
 	waits  *waitSlots
-
-	mu        sync.Mutex
-	functions map[string]submitted // task id → what this server submitted
-}
-
-type submitted struct {
-	function string
-	at       time.Time
 }
 
 // New returns the tools' service.
@@ -105,48 +97,90 @@ func New(opts Options) *Service {
 		opts.MaxDownloadBytes = 500 << 20
 	}
 	return &Service{
-		client:    opts.Client,
-		opts:      opts,
-		log:       opts.Logger,
-		guard:     newDuplicateGuard(opts.DuplicateWindow, opts.Client.Clock().Now),
-		waits:     &waitSlots{perSession: map[string]int{}, maxPerSession: opts.MaxWaitsPerSession, max: opts.MaxWaits},
-		functions: map[string]submitted{},
+		client: opts.Client,
+		opts:   opts,
+		log:    opts.Logger,
+		guard:  newDuplicateGuard(opts.DuplicateWindow, opts.Client.Clock().Now),
+		waits:  &waitSlots{perSession: map[string]int{}, maxPerSession: opts.MaxWaitsPerSession, max: opts.MaxWaits},
 	}
 }
 
 // Tools returns every tool, in the order tools/list shows them.
-func (s *Service) Tools() []Tool {
-	return []Tool{
+func (s *Service) Tools() []server.ServerTool {
+	return []server.ServerTool{
 		s.imageReference(), s.videoRepainting(), s.videoEdit(), s.videoExtension(), s.videoOutpainting(),
 		s.getTask(), s.waitTask(), s.downloadVideo(), s.cancelTask(), s.listTasks(),
 	}
 }
 
-// Instructions is what the server tells a client about using it.
-func (s *Service) Instructions() string {
-	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's wan2.1-vace-plus model. " +
-		"The five editing tools (image_reference, video_repainting, video_edit, video_extension, video_outpainting) each submit a paid job " +
-		"(about USD 0.10 per generated second, 5 s videos) and return a task_id at once. Jobs take 5-10 minutes: call wait_task with the task_id " +
-		"until done is true (each call waits at most timeout_seconds, default 40, and reports progress). Videos and task ids expire after 24 hours: " +
-		"download_video saves a finished video on the server's disk."
+// Toolsets group the tools, for choosing which ones a server offers.
+const (
+	// ToolsetEdit holds the paid editing tools.
+	ToolsetEdit = "edit"
+	// ToolsetTasks holds the tools that follow tasks: get, wait, cancel, list.
+	ToolsetTasks = "tasks"
+	// ToolsetFiles holds download_video, which writes to the server's disk.
+	ToolsetFiles = "files"
+)
+
+// Toolset names the set a tool belongs to.
+func Toolset(tool string) string {
+	switch tool {
+	case "download_video":
+		return ToolsetFiles
+	case "get_task", "wait_task", "cancel_task", "list_tasks":
+		return ToolsetTasks
+	}
+	return ToolsetEdit
+}
+
+func isSubmitTool(name string) bool { return Toolset(name) == ToolsetEdit }
+
+// Instructions is what the server tells a client about using the offered
+// tools; it names no tool the client cannot call.
+func (s *Service) Instructions(offered []server.ServerTool) string {
+	var names, editing []string
+	for _, t := range offered {
+		names = append(names, t.Tool.Name)
+		if isSubmitTool(t.Tool.Name) {
+			editing = append(editing, t.Tool.Name)
+		}
+	}
+	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's wan2.1-vace-plus model."
+	if len(editing) > 0 {
+		text += " The editing tools (" + strings.Join(editing, ", ") + ") each submit a paid job " +
+			"(about USD 0.10 per generated second, 5 s videos) and return a task_id at once."
+	}
+	if slices.Contains(names, "wait_task") {
+		text += " Jobs take 5-10 minutes: call wait_task with the task_id " +
+			"until done is true (each call waits at most timeout_seconds, default 40, and reports progress)."
+	}
+	text += " Videos and task ids expire after 24 hours"
+	if slices.Contains(names, "download_video") {
+		text += ": download_video saves a finished video on the server's disk"
+	}
+	text += "."
 	if s.opts.Sandbox {
 		text += " SANDBOX MODE: DashScope is simulated; results are a sample video and nothing is billed."
 	}
 	return text
 }
 
-// NewServer returns an MCP server with every tool registered.
-func NewServer(opts Options) *server.MCPServer {
+// NewServer returns an MCP server offering the tools opts.Tools and
+// opts.ReadOnly choose; an unknown name or an empty choice is an error.
+func NewServer(opts Options) (*server.MCPServer, error) {
 	s := New(opts)
+	offered, err := Select(s.Tools(), opts.Tools, opts.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
 	srv := server.NewMCPServer("vace-mcp", opts.Version,
 		server.WithToolCapabilities(false),
-		server.WithInstructions(s.Instructions()),
+		server.WithInstructions(s.Instructions(offered)),
 		server.WithToolHandlerMiddleware(s.observe),
 	)
-	for _, t := range s.Tools() {
-		srv.AddTool(t.Definition, t.Handler)
-	}
-	return srv
+	srv.AddTools(offered...)
+	return srv, nil
 }
 
 // observe logs every call and turns a panic into a tool error, so one bad
@@ -172,25 +206,10 @@ func (s *Service) observe(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	}
 }
 
-// remember records which function made a task, for later results.
-func (s *Service) remember(taskID string, fn dashscope.Function) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := time.Now()
-	if len(s.functions) >= 4096 {
-		for id, v := range s.functions {
-			if now.Sub(v.at) > dashscope.ResultTTL {
-				delete(s.functions, id)
-			}
-		}
-	}
-	s.functions[taskID] = submitted{function: string(fn), at: now}
-}
-
+// functionOf is the function that made a task, when this server's client submitted it.
 func (s *Service) functionOf(taskID string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.functions[taskID].function
+	obs, _ := s.client.LastObservation(taskID)
+	return string(obs.Function)
 }
 
 // annotate sets every hint explicitly (mcp-go's defaults claim destructive

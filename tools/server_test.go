@@ -17,7 +17,8 @@ func TestAPanickingHandlerBecomesAToolErrorAndTheServerGoesOn(t *testing.T) {
 	fake := dashscopetest.NewServer(t)
 	c, err := fake.Client()
 	require.NoError(t, err)
-	srv := NewServer(Options{Client: c, Logger: slog.New(slog.DiscardHandler)})
+	srv, err := NewServer(Options{Client: c, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
 	srv.AddTool(mcp.NewTool("boom", mcp.WithDescription("panics")), func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		panic("kaboom")
 	})

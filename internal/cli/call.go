@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -198,9 +199,20 @@ func Call(ctx context.Context, srv *server.MCPServer, o CallOptions, stdout, std
 			}
 		}
 	}
-	if schema == nil {
-		fmt.Fprintf(stderr, "vace-mcp call: no tool %q; the tools are: %s\n", o.Tool, strings.Join(names, ", "))
-		return 2
+	type need struct{ tool, why string }
+	needs := []need{{o.Tool, ""}}
+	if o.Wait {
+		needs = append(needs, need{"wait_task", " (--wait and --download use it)"})
+	}
+	if o.Download {
+		needs = append(needs, need{"download_video", " (--download uses it)"})
+	}
+	for _, n := range needs { // checked before the call, so nothing is submitted that cannot be followed
+		if !slices.Contains(names, n.tool) {
+			fmt.Fprintf(stderr, "vace-mcp call: no tool %q%s; the tools offered are: %s (--tools and --read-only choose them)\n",
+				n.tool, n.why, strings.Join(names, ", "))
+			return 2
+		}
 	}
 	args, err := convertArgs(o, schema)
 	if err != nil {

@@ -32,7 +32,9 @@ type Config struct {
 	Addr      string
 
 	// APIKey comes only from DASHSCOPE_API_KEY. It is never printed.
-	APIKey    string
+	APIKey string
+	// Region is the vendor root's region or, for a custom root such as a
+	// proxy, the one --region named, which only picks the default model.
 	Region    string
 	BaseURL   string
 	Model     string
@@ -63,6 +65,11 @@ type Config struct {
 	// Local files (inputs) and downloads (outputs).
 	AllowedDirs []string
 	OutputDir   string
+
+	// Tools names the tools and groups to offer; package tools checks the names.
+	Tools []string
+	// ReadOnly offers only the tools that cannot spend money, cancel or write.
+	ReadOnly bool
 }
 
 // Flag documents one flag: its name, the environment variable that can set
@@ -184,10 +191,10 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("transport", "VACE_MCP_TRANSPORT", TransportStdio, "how clients connect: stdio, or http/sse, which both serve streamable HTTP at /mcp and SSE at /sse and /message (the value picks the URL logged)", str(&c.Transport))
 	s.add("addr", "VACE_MCP_ADDR", "127.0.0.1:8080", "listen address for sse and http", str(&c.Addr))
 	s.add("sandbox", "VACE_MCP_SANDBOX", "false", "use a built-in simulated DashScope: no key, no network, nothing billed, results labelled simulated", boolean(&c.Sandbox))
-	s.add("region", "DASHSCOPE_REGION", "intl", "DashScope region, setting API root and model together: intl (Singapore) or cn (Beijing)", str(&c.Region))
-	s.add("base-url", "DASHSCOPE_BASE_URL", "", "API root, a full URL prefix such as https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's .../api/v1 (also read from DASHSCOPE_HTTP_BASE_URL)", str(&c.BaseURL))
+	s.add("region", "DASHSCOPE_REGION", "intl", "DashScope region, intl (Singapore) or cn (Beijing): picks the default model and, without --base-url, the API root (the shared domain, or with --workspace the workspace's)", str(&c.Region))
+	s.add("base-url", "DASHSCOPE_BASE_URL", "", "API root, a full URL prefix such as https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's .../api/v1 (also read from DASHSCOPE_HTTP_BASE_URL); a vendor root must be in the model's region, a custom one is not checked", str(&c.BaseURL))
 	s.add("model", "DASHSCOPE_MODEL", "", "model name (default: the region's, wan2.1-vace-plus or wanx2.1-vace-plus)", str(&c.Model))
-	s.add("workspace", "DASHSCOPE_WORKSPACE", "", "DashScope workspace id, sent as X-DashScope-WorkSpace", str(&c.Workspace))
+	s.add("workspace", "DASHSCOPE_WORKSPACE", "", "DashScope workspace id (such as llm-xxx): call the workspace's own domain in --region, the root the vendor recommends, instead of the shared one; not with --base-url", str(&c.Workspace))
 	s.add("poll-interval", "VACE_MCP_POLL_INTERVAL", "", "query task status at this fixed interval (default: an adaptive schedule, about half the official SDK's queries)", str(&r.poll))
 	s.add("progress-interval", "VACE_MCP_PROGRESS_INTERVAL", "5s", "how often wait_task sends a progress notification", str(&r.progress))
 	s.add("query-rate", "VACE_MCP_QUERY_RATE", "20", "task queries per second at most, across all clients (DashScope's account limit is 20; raise it only if yours is higher)", str(&r.queryRate))
@@ -204,6 +211,8 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("shutdown-grace", "VACE_MCP_SHUTDOWN_GRACE", "10s", "on SIGINT/SIGTERM, how long in-flight calls may finish before they are cancelled", str(&r.grace))
 	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
 	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "vace-output", "where downloaded videos are saved", str(&c.OutputDir))
+	s.add("tools", "VACE_MCP_TOOLS", "all", "tools to offer, comma-separated: tool names or groups edit (the paid editing tools), tasks (get_task, wait_task, cancel_task, list_tasks), files (download_video) or all", list(&c.Tools, ","))
+	s.add("read-only", "VACE_MCP_READ_ONLY", "false", "offer only read-only tools: none that can spend money, cancel a task or write a file (narrows --tools)", boolean(&c.ReadOnly))
 }
 
 // finish checks values and fills what follows from them.
@@ -226,29 +235,48 @@ func (c *Config) finish(r *raw, s *spec) error {
 
 	region, ok := dashscope.Regions[c.Region]
 	if !ok {
-		bad("--region %q: use intl (Singapore, wan2.1-vace-plus) or cn (Beijing, wanx2.1-vace-plus)", c.Region)
+		intl, cn := dashscope.RegionIntl, dashscope.RegionCN
+		bad("--region %q: use %s (%s, %s) or %s (%s, %s)", c.Region, intl.Name, intl.Place, intl.Model, cn.Name, cn.Place, cn.Model)
 	}
-	if c.BaseURL == "" {
-		c.BaseURL = s.env("DASHSCOPE_HTTP_BASE_URL")
+	rootFlag := "--base-url"
+	if c.BaseURL == "" && s.env("DASHSCOPE_HTTP_BASE_URL") != "" {
+		c.BaseURL, rootFlag = s.env("DASHSCOPE_HTTP_BASE_URL"), "DASHSCOPE_HTTP_BASE_URL"
 	}
-	rootRegion, knownRoot := dashscope.RegionOf(c.BaseURL)
+	rootGiven := c.BaseURL != ""
 	switch {
-	case c.BaseURL == "":
+	case c.Workspace != "" && rootGiven:
+		bad("--workspace %s and %s %s both choose the API root: give one or the other (--workspace with --region builds the workspace domain's root)", c.Workspace, rootFlag, c.BaseURL)
+	case c.Workspace != "" && ok:
+		root, err := region.WorkspaceRoot(c.Workspace)
+		if err != nil {
+			bad("--workspace: %v", err)
+		}
+		c.BaseURL = root
+	case !rootGiven:
 		c.BaseURL = region.BaseURL
 	case !validRoot(c.BaseURL):
-		bad("--base-url %q: give the full API root, such as %s", c.BaseURL, dashscope.RegionIntl.BaseURL)
-	case knownRoot && ok && rootRegion.Name != region.Name && s.set["region"]:
-		bad("--region %s conflicts with the API root %s, which is region %s: keys, roots and models only work within one region", c.Region, c.BaseURL, rootRegion.Name)
-	case knownRoot:
-		region = rootRegion // a known root implies its region's model
+		bad("%s %q: give the full API root, such as %s", rootFlag, c.BaseURL, dashscope.RegionIntl.BaseURL)
 	}
-	for _, other := range dashscope.Regions {
-		if c.Model == other.Model && other.Name != region.Name && ok {
-			bad("--model %s is region %s's name for the model, but the API root %s is region %s (whose model is %s)", c.Model, other.Name, c.BaseURL, region.Name, region.Model)
+	if root := dashscope.ClassifyRoot(c.BaseURL); root.Kind != dashscope.RootCustom {
+		if ok && s.set["region"] && root.Region.Name != region.Name {
+			bad("--region %s conflicts with the API root %s, which is in %s (region %s): keys, roots and models only work within one region, so drop one of them", c.Region, c.BaseURL, root.Region.Place, root.Region.Name)
 		}
+		region = root.Region // a vendor root decides the region; a custom one leaves it to --region
 	}
-	if c.Model == "" {
+	var mismatch *dashscope.ModelRegionError
+	switch err := dashscope.CheckModel(c.BaseURL, c.Model); {
+	case c.Model == "":
 		c.Model = region.Model
+	case errors.As(err, &mismatch):
+		fix := "--region " + mismatch.ModelRegion.Name
+		if rootGiven {
+			fix = fmt.Sprintf("a %s root in %s (such as %s)", mismatch.ModelRegion.Place, rootFlag, mismatch.ModelRegion.BaseURL)
+		}
+		if mismatch.RootModel != "" {
+			fix += ", or --model " + mismatch.RootModel
+		}
+		bad("--model %s is the %s (%s) name for the model, but the API root %s is in %s (%s): use %s",
+			c.Model, mismatch.ModelRegion.Place, mismatch.ModelRegion.Name, mismatch.Root, mismatch.RootRegion.Place, mismatch.RootRegion.Name, fix)
 	}
 	c.Region = region.Name
 
@@ -290,6 +318,7 @@ func (c *Config) finish(r *raw, s *spec) error {
 	if c.OutputDir == "" {
 		bad("--output-dir must not be empty")
 	}
+	c.Tools = splitList(strings.Join(c.Tools, ","), ",") // --tools edit,tasks as well as --tools edit --tools tasks
 	return errors.Join(errs...)
 }
 

@@ -58,11 +58,69 @@ func TestRegionSetsRootAndModelTogether(t *testing.T) {
 	assert.False(t, IsBoolFlag("region"))
 }
 
+func TestTheSeedsProxySetupIsAccepted(t *testing.T) {
+	// A proxy's root has no region: any model passes, --region only picks the default one.
+	for _, args := range [][]string{
+		{"--base-url", "https://gateway.example.com/qwen/api/v1", "--model", "wanx2.1-vace-plus"},
+		{"--base-url", "https://gateway.example.com/qwen/api/v1", "--region", "cn"},
+		{"--base-url", "https://gateway.example.com/qwen/api/v1", "--region", "intl", "--model", "wanx2.1-vace-plus"},
+	} {
+		c, err := parse(t, nil, args...)
+		require.NoError(t, err, args)
+		assert.Equal(t, "https://gateway.example.com/qwen/api/v1", c.BaseURL, args)
+		assert.Equal(t, "wanx2.1-vace-plus", c.Model, args)
+	}
+}
+
+func TestVendorRootsAreCheckedAgainstTheModelWithTheFixNamed(t *testing.T) {
+	tests := []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--base-url", "https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1", "--model", "wanx2.1-vace-plus"},
+			"--model wanx2.1-vace-plus is the Beijing (cn) name for the model, but the API root https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1 is in Singapore (intl): " +
+				"use a Beijing root in --base-url (such as https://dashscope.aliyuncs.com/api/v1), or --model wan2.1-vace-plus"},
+		{[]string{"--workspace", "llm-abc", "--model", "wanx2.1-vace-plus"},
+			"the API root https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1 is in Singapore (intl): use --region cn, or --model wan2.1-vace-plus"},
+		{[]string{"--region", "cn", "--model", "wan2.1-vace-plus"},
+			"is in Beijing (cn): use --region intl, or --model wanx2.1-vace-plus"},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parse(t, nil, tc.args...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.says)
+		})
+	}
+
+	c, err := parse(t, nil, "--base-url", "https://llm-abc.cn-beijing.maas.aliyuncs.com/api/v1")
+	require.NoError(t, err)
+	assert.Equal(t, "cn", c.Region, "a workspace root decides the region")
+	assert.Equal(t, "wanx2.1-vace-plus", c.Model)
+
+	c, err = parse(t, nil, "--model", "wan2.7-videoedit")
+	require.NoError(t, err, "a model the client does not know is not refused")
+	assert.Equal(t, "wan2.7-videoedit", c.Model)
+}
+
+func TestWorkspaceSelectsTheWorkspaceDomainOfTheRegion(t *testing.T) {
+	c, err := parse(t, nil, "--workspace", "llm-abc", "--region", "cn")
+	require.NoError(t, err)
+	assert.Equal(t, "https://llm-abc.cn-beijing.maas.aliyuncs.com/api/v1", c.BaseURL)
+	assert.Equal(t, "wanx2.1-vace-plus", c.Model)
+	assert.Equal(t, "cn", c.Region)
+
+	c, err = parse(t, map[string]string{"DASHSCOPE_WORKSPACE": "llm-xyz"})
+	require.NoError(t, err)
+	assert.Equal(t, "https://llm-xyz.ap-southeast-1.maas.aliyuncs.com/api/v1", c.BaseURL)
+	assert.Equal(t, "wan2.1-vace-plus", c.Model)
+	assert.Equal(t, "llm-xyz", c.Workspace)
+}
+
 func TestEnvironmentAndPrecedence(t *testing.T) {
 	env := map[string]string{
 		"DASHSCOPE_API_KEY":       " sk-abc \n",
 		"DASHSCOPE_HTTP_BASE_URL": "http://127.0.0.1:9000/api/v1",
-		"DASHSCOPE_WORKSPACE":     "ws-1",
 		"VACE_MCP_AUTH_TOKEN":     "tok",
 		"VACE_MCP_ALLOW_ORIGINS":  "https://a.example, https://b.example",
 		"VACE_MCP_ALLOW_DIRS":     "/data" + string(os.PathListSeparator) + "/media",
@@ -71,7 +129,6 @@ func TestEnvironmentAndPrecedence(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "sk-abc", c.APIKey)
 	assert.Equal(t, "http://127.0.0.1:9000/api/v1", c.BaseURL, "the official SDK's variable is honoured")
-	assert.Equal(t, "ws-1", c.Workspace)
 	assert.Equal(t, "tok", c.AuthToken)
 	assert.Equal(t, []string{"https://a.example", "https://b.example"}, c.AllowedOrigins)
 	assert.Equal(t, []string{"/data", "/media"}, c.AllowedDirs)
@@ -107,7 +164,11 @@ func TestBadValuesAreRefusedWithWhatIsAllowed(t *testing.T) {
 		{env: map[string]string{"VACE_MCP_TRANSPORT": "pipe"}, says: "use stdio, sse or http"},
 		{env: map[string]string{"VACE_MCP_SANDBOX": "yes"}, says: `VACE_MCP_SANDBOX="yes": use true or false`},
 		{env: map[string]string{"DASHSCOPE_REGION": "cn"}, args: []string{"--base-url", "https://dashscope-intl.aliyuncs.com/api/v1"}, says: "conflicts"},
-		{args: []string{"--model", "wanx2.1-vace-plus"}, says: "region cn's name for the model"},
+		{args: []string{"--model", "wanx2.1-vace-plus"}, says: "--model wanx2.1-vace-plus is the Beijing (cn) name for the model, but the API root https://dashscope-intl.aliyuncs.com/api/v1 is in Singapore (intl): use --region cn, or --model wan2.1-vace-plus"},
+		{args: []string{"--region", "cn", "--base-url", "https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1"}, says: "conflicts"},
+		{args: []string{"--workspace", "llm.abc"}, says: `--workspace: workspace id "llm.abc": use the id on the console's Workspace Details page, letters, digits and '-'`},
+		{args: []string{"--workspace", "llm-abc", "--base-url", "https://gateway.example.com/qwen/api/v1"}, says: "--workspace llm-abc and --base-url https://gateway.example.com/qwen/api/v1 both choose the API root: give one or the other"},
+		{env: map[string]string{"DASHSCOPE_WORKSPACE": "llm-abc", "DASHSCOPE_HTTP_BASE_URL": "https://dashscope.aliyuncs.com/api/v1"}, says: "and DASHSCOPE_HTTP_BASE_URL https://dashscope.aliyuncs.com/api/v1 both choose the API root"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -137,4 +198,27 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 		"auth-token", "allow-origin", "insecure-no-auth", "session-idle-timeout", "allow-dir", "output-dir"} {
 		assert.True(t, seen[name], "missing --%s", name)
 	}
+}
+
+func TestToolsAndReadOnlyComeFromFlagsOrEnvironment(t *testing.T) {
+	c, err := parse(t, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"all"}, c.Tools)
+	assert.False(t, c.ReadOnly)
+
+	env := map[string]string{"VACE_MCP_TOOLS": "tasks, files", "VACE_MCP_READ_ONLY": "true"}
+	c, err = parse(t, env)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"tasks", "files"}, c.Tools)
+	assert.True(t, c.ReadOnly)
+
+	c, err = parse(t, env, "--tools", "edit,get_task", "--tools", "files", "--read-only=false")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"edit", "get_task", "files"}, c.Tools, "flags replace the environment's list; commas and repeats both work")
+	assert.False(t, c.ReadOnly)
+
+	_, err = parse(t, map[string]string{"VACE_MCP_READ_ONLY": "maybe"})
+	assert.ErrorContains(t, err, `VACE_MCP_READ_ONLY="maybe": use true or false`)
+	assert.True(t, IsFlag("tools"), "vace-mcp call passes --tools to the server")
+	assert.True(t, IsBoolFlag("read-only"))
 }

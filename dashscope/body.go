@@ -143,7 +143,10 @@ func RequestBody(model string, r Request) ([]byte, error) {
 // usesOSS reports whether any media URL is a temporary oss:// upload, which
 // the submission must announce with X-DashScope-OssResourceResolve.
 func usesOSS(r Request) bool {
-	return slices.ContainsFunc(r.Media(), func(m Media) bool { return strings.HasPrefix(m.URL, "oss://") })
+	return slices.ContainsFunc(r.Media(), func(m Media) bool {
+		u, err := url.Parse(m.URL)
+		return err == nil && u.Scheme == "oss" // url.Parse lower-cases the scheme: OSS:// is one too
+	})
 }
 
 // Media is one media URL of a request.

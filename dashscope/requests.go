@@ -285,7 +285,7 @@ func (r VideoRepainting) ValidateWith(check URLCheck) error {
 	v.requiredURL("video_url", r.VideoURL)
 	v.subjectImage(r.RefImagesURL)
 	if r.ControlCondition == "" {
-		v.add("control_condition", "required: one of %s", quoted(RepaintingConditions))
+		v.add("control_condition", "required: one of %s", quotedList(RepaintingConditions))
 	}
 	oneOf(&v, "control_condition", r.ControlCondition, RepaintingConditions)
 	v.between("strength", r.Strength, MinStrength, MaxStrength)
@@ -354,7 +354,7 @@ func (r VideoExtension) ValidateWith(check URLCheck) error {
 	case r.VideoURL != "":
 		v.url("video_url", r.VideoURL)
 		if r.ControlCondition == "" {
-			v.add("control_condition", "required with video_url (the motion reference): %s", quoted(PoseOrDepth))
+			v.add("control_condition", "required with video_url (the motion reference): %s", quotedList(PoseOrDepth))
 		}
 	case r.ControlCondition != "":
 		v.add("control_condition", "only applies together with video_url (a motion reference video)")
@@ -378,6 +378,6 @@ func (r VideoOutpainting) ValidateWith(check URLCheck) error {
 // oneOf reports a value outside allowed; the zero value means "not given".
 func oneOf[T ~string](v *validator, field string, got T, allowed []T) {
 	if got != "" && !slices.Contains(allowed, got) {
-		v.add(field, "must be one of %s (got %q)", quoted(allowed), got)
+		v.add(field, "must be one of %s (got %q)", quotedList(allowed), got)
 	}
 }

@@ -124,6 +124,7 @@ func TestRequestBodyOmitsUnsetOptionalFieldsAndPlacesEveryField(t *testing.T) {
 	body, err := RequestBody("m", full)
 	require.NoError(t, err)
 	assert.True(t, usesOSS(full), "an oss:// URL must switch on the OSS resolve header")
+	assert.True(t, usesOSS(VideoOutpainting{Prompt: "p", VideoURL: "OSS://bucket/v.mp4"}), "a scheme in capitals is oss:// too")
 	var got struct {
 		Input      map[string]any `json:"input"`
 		Parameters map[string]any `json:"parameters"`

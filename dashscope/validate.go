@@ -72,8 +72,8 @@ func asFieldError(field string, err error) error {
 	return &FieldError{Field: field, Problem: err.Error()}
 }
 
-// quoted writes a list of allowed values for messages: "a", "b" or "c".
-func quoted[T ~string](values []T) string {
+// quotedList writes a list of allowed values for messages: "a", "b" or "c".
+func quotedList[T ~string](values []T) string {
 	var b strings.Builder
 	for i, v := range values {
 		switch {

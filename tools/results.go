@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -85,7 +86,7 @@ func nextStep(t *dashscope.Task) string {
 	case dashscope.StatusSucceeded:
 		return "Download or show video_url before expires_at; it is deleted after 24 hours."
 	case dashscope.StatusFailed:
-		return "Nothing was billed. Fix what error_message names and submit again (with allow_duplicate: true if the arguments are unchanged)."
+		return "Nothing was billed. Fix what error_message names and submit again (the same arguments are submitted anew)."
 	case dashscope.StatusCanceled:
 		return "Canceled before it ran; nothing was billed."
 	case dashscope.StatusUnknown:
@@ -185,6 +186,8 @@ func (s *Service) explain(tool string, err error) string {
 	case errors.As(err, &ue):
 		return fmt.Sprintf("The submission's outcome is unknown: %v. A task may have been created and billed, so it was NOT resent. "+
 			"Call list_tasks with start_time %s to find it before submitting again.", ue.Err, rfc3339(ue.Since.Add(-time.Minute)))
+	case errors.Is(err, context.Canceled) && isSubmitTool(tool):
+		return fmt.Sprintf("%s was cancelled before its request was sent: nothing was submitted or billed.", tool)
 	case errors.As(err, &upErr):
 		return fmt.Sprintf("%s: could not upload the local file %s for %s (%v). Nothing was submitted or billed. "+
 			"Give a public http(s) URL for %s instead; or, since DashScope's temporary storage is offered only in some regions "+

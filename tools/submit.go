@@ -107,16 +107,17 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 		}
 		switch {
 		case entry.uncertain != nil:
-			return mcp.NewToolResultError(fmt.Sprintf("An identical %s request sent at %s has an unknown outcome (%v): a task may exist and be billed. "+
-				"Find it with list_tasks before submitting again, or set allow_duplicate: true to submit anyway.",
-				fn, rfc3339(entry.at), entry.uncertain))
+			return mcp.NewToolResultError(fmt.Sprintf("An identical %s request was sent at %s and its outcome is unknown, so this one was not sent. %s "+
+				"To submit anyway, set allow_duplicate: true.", fn, rfc3339(entry.at), s.explain(fn, entry.uncertain)))
+		case entry.refused != nil:
+			return s.toolError(fn, entry.refused) // the same request would be refused the same way
 		case entry.taskID == "":
-			continue // refused outright, so nothing to protect: claim again
+			continue // the owner gave up before sending (cancelled, throttled): claim again
 		}
 		if res := s.duplicateResult(ctx, fn, entry); res != nil {
 			return res
 		}
-		stale = entry // the earlier task failed or is gone: submitting again is what the caller wants
+		stale = entry // the earlier task failed or was canceled: submitting again is what the caller wants
 	}
 }
 
@@ -154,8 +155,12 @@ func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *prior
 		task = obs.Task
 	}
 	switch task.Status {
-	case dashscope.StatusFailed, dashscope.StatusCanceled, dashscope.StatusUnknown:
+	case dashscope.StatusFailed, dashscope.StatusCanceled:
 		return nil
+	case dashscope.StatusUnknown: // it was accepted minutes ago, so it has not expired: the answer is a glitch
+		return mcp.NewToolResultError(fmt.Sprintf("Not submitted again: an identical %s request was accepted at %s as task %s, "+
+			"but DashScope does not know that task right now. It may still exist and be billed: check it with get_task or list_tasks, "+
+			"or set allow_duplicate: true to submit anyway.", fn, rfc3339(earlier.at), earlier.taskID))
 	}
 	r := s.taskResult(task, s.client.Clock().Now())
 	r.Duplicate = true
@@ -176,40 +181,60 @@ type duplicateGuard struct {
 }
 
 // priorSubmission is a recent submission: in flight (done open), accepted
-// (taskID set) or of unknown outcome (uncertain set).
+// (taskID set), of unknown outcome (uncertain set), or refused (refused set).
 type priorSubmission struct {
 	key       string
 	done      chan struct{}
 	at        time.Time
+	forced    bool // allow_duplicate: recorded only once it may have made a task
 	taskID    string
 	uncertain error
+	refused   error
 }
 
 func newDuplicateGuard(window time.Duration, now func() time.Time) *duplicateGuard {
 	return &duplicateGuard{window: window, now: now, entries: map[string]*priorSubmission{}}
 }
 
+// uncertainTTL is how long a submission of unknown outcome blocks an
+// identical one: a task it made lives, and is billed, for this long.
+const uncertainTTL = dashscope.ResultTTL
+
 // claim is the guard's one atomic step: it returns the live entry for key,
 // or, when there is none (or it is stale, or force is set), a new in-flight
-// entry that the caller owns and must release.
+// entry that the caller owns and must release. A forced entry is not shared
+// and replaces nothing until it has been sent.
 func (g *duplicateGuard) claim(key string, stale *priorSubmission, force bool) (e *priorSubmission, owner bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	now := g.now()
 	for k, e := range g.entries { // few entries: a sweep per call keeps the map small
-		if !inFlight(e) && now.Sub(e.at) > g.window {
+		if !inFlight(e) && now.Sub(e.at) > g.ttl(e) {
 			delete(g.entries, k)
 		}
 	}
-	if e, ok := g.entries[key]; ok && !force && e != stale {
-		return e, false
+	e = &priorSubmission{key: key, done: make(chan struct{}), at: now, forced: force}
+	if force {
+		return e, true
 	}
-	e = &priorSubmission{key: key, done: make(chan struct{}), at: now}
+	if old, ok := g.entries[key]; ok && old != stale {
+		return old, false
+	}
 	g.entries[key] = e
 	return e, true
 }
 
-// release records the outcome of an owned entry and wakes its waiters.
+func (g *duplicateGuard) ttl(e *priorSubmission) time.Duration {
+	if e.uncertain != nil {
+		return uncertainTTL
+	}
+	return g.window
+}
+
+// release records the outcome of an owned entry and wakes its waiters. A
+// refusal that another identical call would meet too is handed to the
+// waiters; one that was the owner's own (cancelled, throttled) lets the next
+// waiter try.
 func (g *duplicateGuard) release(e *priorSubmission, task *dashscope.Task, err error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -218,10 +243,15 @@ func (g *duplicateGuard) release(e *priorSubmission, task *dashscope.Task, err e
 		e.taskID = task.ID
 	case errors.Is(err, dashscope.ErrSubmitUncertain):
 		e.uncertain = err
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), dashscope.IsThrottled(err):
 	default:
-		if g.entries[e.key] == e {
-			delete(g.entries, e.key) // refused outright: nothing to protect
-		}
+		e.refused = err
+	}
+	switch {
+	case e.taskID != "" || e.uncertain != nil:
+		g.entries[e.key] = e // a forced submission becomes the latest of its kind only now
+	case g.entries[e.key] == e:
+		delete(g.entries, e.key) // nothing was made: nothing to protect
 	}
 	close(e.done)
 }

@@ -1,8 +1,15 @@
 package tools
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -55,10 +62,20 @@ func TestAGuardEntryIsClaimedByOneCallerAtATime(t *testing.T) {
 	assert.False(t, owner, "an in-flight claim is shared")
 	assert.Same(t, first, same)
 
-	g.release(first, nil, &dashscope.APIError{StatusCode: 400, Code: "InvalidParameter"})
-	again, owner := g.claim("k", nil, false)
+	refusal := &dashscope.APIError{StatusCode: 400, Code: "InvalidParameter"}
+	g.release(first, nil, refusal)
+	assert.Equal(t, refusal, same.refused, "a waiter learns the refusal instead of sending the same request")
+	throttled, owner := g.claim("k", nil, false)
 	assert.True(t, owner, "a refused submission protects nothing: the next caller owns a new claim")
+	g.release(throttled, nil, &dashscope.APIError{StatusCode: 429, Code: "Throttling"})
+	assert.Nil(t, throttled.refused, "a 429 was this caller's bad luck: a waiter may try")
+	again, owner := g.claim("k", nil, false)
+	require.True(t, owner)
 	g.release(again, &dashscope.Task{ID: "t1"}, nil)
+
+	forced, owner := g.claim("k", nil, true)
+	require.True(t, owner, "allow_duplicate always submits")
+	g.release(forced, nil, &dashscope.APIError{StatusCode: 429, Code: "Throttling"})
 
 	kept, owner := g.claim("k", nil, false)
 	assert.False(t, owner)
@@ -69,12 +86,54 @@ func TestAGuardEntryIsClaimedByOneCallerAtATime(t *testing.T) {
 	assert.False(t, owner, "only once: others now share the new claim")
 	assert.Same(t, replaced, stale)
 
-	g.release(replaced, &dashscope.Task{ID: "t2"}, nil)
+	g.release(replaced, nil, &dashscope.SubmitUncertainError{Err: context.DeadlineExceeded})
 	now = now.Add(2 * time.Minute)
+	blocked, owner := g.claim("k", nil, false)
+	assert.False(t, owner, "an unknown outcome blocks identical requests beyond the window: the task may exist")
+	assert.NotNil(t, blocked.uncertain)
+	now = now.Add(dashscope.ResultTTL)
 	_, owner = g.claim("k", nil, false)
-	assert.True(t, owner, "after the window an identical request is new")
-	_, owner = g.claim("k", nil, true)
-	assert.True(t, owner, "allow_duplicate always submits")
+	assert.True(t, owner, "once such a task would have expired, an identical request is new")
+}
+
+func TestAForcedSubmissionThatIsRefusedKeepsTheEarlierTask(t *testing.T) {
+	fake := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
+	c, err := fake.Client(dashscope.WithRetryPolicy(dashscope.RetryPolicy{Attempts: 1}))
+	require.NoError(t, err)
+	s := New(Options{Client: c})
+	req := dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}
+	require.False(t, s.submit(t.Context(), req, false).IsError)
+	fake.InjectFault(dashscopetest.EndpointSubmit, 1, dashscopetest.Fault{Status: 429, Code: "Throttling"})
+	require.True(t, s.submit(t.Context(), req, true).IsError, "the forced submission is throttled")
+	res := s.submit(t.Context(), req, false)
+	require.False(t, res.IsError)
+	assert.True(t, res.StructuredContent.(TaskResult).Duplicate, "the earlier task is still remembered")
+	assert.Len(t, fake.TaskIDs(), 1)
+}
+
+func TestAnUnknownAnswerRightAfterSubmissionDoesNotResubmit(t *testing.T) {
+	fake := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
+	target, err := url.Parse(fake.URL)
+	require.NoError(t, err)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	glitch := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/tasks/") {
+			id := strings.TrimPrefix(r.URL.Path, "/api/v1/tasks/")
+			_, _ = fmt.Fprintf(w, `{"request_id":"r","output":{"task_id":%q,"task_status":"UNKNOWN"}}`, id)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(glitch.Close)
+	c, err := dashscope.NewClient(dashscope.WithAPIKey(fake.APIKey()), dashscope.WithBaseURL(glitch.URL+"/api/v1"))
+	require.NoError(t, err)
+	s := New(Options{Client: c})
+	req := dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}
+	require.False(t, s.submit(t.Context(), req, false).IsError)
+	res := s.submit(t.Context(), req, false)
+	require.True(t, res.IsError)
+	assert.Contains(t, res.Content[0].(mcp.TextContent).Text, "may still exist")
+	assert.Len(t, fake.TaskIDs(), 1, "not paid again on a glitch")
 }
 
 func TestErrorsSayWhatWasBilledAndWhatToDo(t *testing.T) {

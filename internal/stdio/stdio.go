@@ -7,10 +7,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/internal/cancellation"
@@ -20,13 +22,19 @@ import (
 // default of 5 would queue the sixth call (and lose its cancellation).
 const Workers = 64
 
+// MaxLineBytes bounds one message on stdin, as --max-body-bytes bounds an
+// HTTP body. A longer line is skipped without being kept in memory and
+// answered with a JSON-RPC error; the server goes on.
+const MaxLineBytes = 4 << 20
+
 // Serve runs srv on in and out until ctx ends or in is closed.
 //
-// It also keeps a rule mcp-go v1.2.1 breaks: a request the client has
-// cancelled (notifications/cancelled) gets no response. mcp-go still writes
-// a "context canceled" error for it, which this layer drops.
+// Every message passes through a cancellation.Conn on its way (see there):
+// request ids reach mcp-go as small internal ids and go back exactly as the
+// client sent them, a request cancelled before it arrived is answered here
+// without running, and the answer to a cancelled request is dropped.
 func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writer, logger *slog.Logger) error {
-	f := &cancelFilter{out: out}
+	f := &filter{out: out, log: logger}
 	pr, pw := io.Pipe()
 	go f.watch(in, pw)
 	s := server.NewStdioServer(srv)
@@ -35,25 +43,36 @@ func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writ
 	return s.Listen(ctx, pr, f)
 }
 
-// cancelFilter notes the requests a client cancels and drops the responses
-// to them. Requests are matched by their JSON-RPC id.
-type cancelFilter struct {
-	out       io.Writer
-	cancelled cancellation.Set
+// filter stands between the client and mcp-go's stdio server.
+type filter struct {
+	out  io.Writer
+	log  *slog.Logger
+	conn cancellation.Conn
 
-	mu      sync.Mutex
-	partial []byte // a line written in pieces, not yet complete
+	mu      sync.Mutex // serializes writes to out
+	partial []byte     // a line written in pieces, not yet complete
 }
 
-// watch copies the client's messages to the server, noting cancellations.
-func (f *cancelFilter) watch(in io.Reader, to *io.PipeWriter) {
+// watch reads the client's messages, answers those this layer answers and
+// copies the others to the server.
+func (f *filter) watch(in io.Reader, to *io.PipeWriter) {
 	r := bufio.NewReaderSize(in, 64<<10)
 	for {
-		line, err := r.ReadBytes('\n')
-		if len(line) > 0 {
-			f.cancelled.Note(line)
-			if _, werr := to.Write(line); werr != nil {
-				return
+		line, tooLong, err := readLine(r, MaxLineBytes)
+		switch {
+		case tooLong:
+			f.log.Warn("stdio message refused: too large", slog.Int("limit_bytes", MaxLineBytes))
+			f.reply(cancellation.ErrorResponse(nil, mcp.INVALID_REQUEST,
+				fmt.Sprintf("Invalid Request: message larger than %d bytes; it was skipped unread. Pass files by path or URL, not inline", MaxLineBytes)))
+		case len(line) > 0:
+			msg := f.conn.In(line)
+			if msg.Reply != nil {
+				f.reply(msg.Reply)
+			}
+			if msg.Forward != nil {
+				if _, werr := to.Write(msg.Forward); werr != nil {
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -67,8 +86,38 @@ func (f *cancelFilter) watch(in io.Reader, to *io.PipeWriter) {
 	}
 }
 
-// Write passes the server's messages on, except responses to cancelled requests.
-func (f *cancelFilter) Write(p []byte) (int, error) {
+// readLine reads one line, up to and including its newline. A line of more
+// than limit bytes (newline excluded) is read to its end but not kept:
+// tooLong is set and line is nil.
+func readLine(r *bufio.Reader, limit int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(bytes.TrimSuffix(chunk, []byte("\n"))) > limit {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, tooLong, err
+		}
+	}
+}
+
+// reply writes a message of this layer's own to the client, between the
+// server's lines.
+func (f *filter) reply(msg []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	// A failed write means the client is gone; mcp-go sees that on its
+	// next write and stops.
+	_, _ = f.out.Write(append(msg, '\n'))
+}
+
+// Write passes the server's messages on, with the client's ids restored,
+// except responses to cancelled requests.
+func (f *filter) Write(p []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.partial = append(f.partial, p...)
@@ -77,8 +126,7 @@ func (f *cancelFilter) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		line := f.partial[:i+1]
-		if !f.cancelled.TakeResponse(line) {
+		if line, send := f.conn.Out(f.partial[:i+1]); send {
 			if _, err := f.out.Write(line); err != nil {
 				f.partial = f.partial[:0]
 				return 0, err

@@ -13,6 +13,7 @@
 package mcphttp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/vace-mcp/vace-mcp/internal/clientid"
 )
 
 // Defaults for the zero values of Options.
@@ -31,6 +34,7 @@ const (
 	DefaultMaxBodyBytes       = 1 << 20
 	DefaultMaxSessions        = 256
 	DefaultSessionIdleTimeout = 30 * time.Minute
+	DefaultReadBodyTimeout    = 30 * time.Second
 )
 
 // The paths the handler serves; everything else is 404.
@@ -68,9 +72,14 @@ type Options struct {
 	// MaxBodyBytes bounds a request body (default 1 MiB); a larger one gets
 	// 413 with a JSON-RPC error body.
 	MaxBodyBytes int64
+	// ReadBodyTimeout bounds how long a client may take to send a request
+	// body once its headers are in (default 30 s); a later one gets 408 and
+	// the connection is closed.
+	ReadBodyTimeout time.Duration
 	// MaxSessions caps live streamable-HTTP sessions, and separately open SSE
-	// streams (default 256). An initialize beyond it gets 503 with a JSON-RPC
-	// error naming the limit and the idle timeout.
+	// streams (default 256). An initialize beyond it ends the session idle
+	// the longest; only when every session has a request in flight does it
+	// get 503 with a JSON-RPC error naming the limit.
 	MaxSessions int
 	// SessionIdleTimeout ends streamable-HTTP sessions that have had no
 	// request for this long (default 30 min); their ids then get 404.
@@ -85,6 +94,9 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.ReadBodyTimeout <= 0 {
+		o.ReadBodyTimeout = DefaultReadBodyTimeout
 	}
 	if o.MaxSessions <= 0 {
 		o.MaxSessions = DefaultMaxSessions
@@ -174,6 +186,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case PathStreamable, PathSSE, PathMessage:
 	default:
+		skipBody(w, r)
 		writeRPCError(w, http.StatusNotFound, codeTransport,
 			fmt.Sprintf("no MCP endpoint at %q: use %s (streamable HTTP) or %s (SSE)", r.URL.Path, PathStreamable, PathSSE))
 		return
@@ -181,6 +194,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.guard.admit(w, r) {
 		return
 	}
+	r = r.WithContext(clientid.With(r.Context(), clientOf(r)))
 	switch r.URL.Path {
 	case PathStreamable:
 		h.serveStreamable(w, r)
@@ -192,9 +206,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close stops the sweeper, ends all sessions and SSE streams, and cancels
-// the requests still in flight. Later requests with old session ids get 404
-// and new sessions are refused with 503. Close is idempotent.
-func (h *Handler) Close() {
+// the requests still in flight; each is answered with a JSON-RPC error
+// saying the server is shutting down. Later requests with old session ids
+// get 404 and new sessions are refused with 503. Close is idempotent.
+func (h *Handler) Close() { h.stop(errHandlerClosed) }
+
+// stop is Close with the cause the cancelled requests see and report.
+func (h *Handler) stop(cause error) {
 	h.closeOnce.Do(func() {
 		h.mu.Lock()
 		h.closed = true
@@ -207,11 +225,12 @@ func (h *Handler) Close() {
 		h.mu.Unlock()
 
 		for _, st := range streams {
+			st.answerPending(cause)
 			h.endSSEStream(st, "server shutting down")
 		}
 		// Cancels every session's requests, streams still opening and
 		// session-less requests; then the sweeper stops.
-		h.stopLife(errHandlerClosed)
+		h.stopLife(cause)
 		<-h.sweeperDone
 		for _, s := range ended {
 			h.endSession(s, endClosed)
@@ -226,11 +245,11 @@ func (h *Handler) Sessions() int {
 	return len(h.sessions)
 }
 
-// rpcError is a JSON-RPC error response without a request id, the shape
-// clients expect even when the transport rejects a request.
+// rpcError is a JSON-RPC error response. Transport rejections have no
+// request id (null), the shape clients expect even then.
 type rpcError struct {
 	JSONRPC string          `json:"jsonrpc"`
-	ID      any             `json:"id"`
+	ID      json.RawMessage `json:"id"`
 	Error   rpcErrorDetails `json:"error"`
 }
 
@@ -241,16 +260,44 @@ type rpcErrorDetails struct {
 
 // writeRPCError answers with status and a JSON-RPC error body.
 func writeRPCError(w http.ResponseWriter, status, code int, message string) {
+	writeJSON(w, status, rpcErrorJSON(nil, code, message))
+}
+
+// writeJSON answers with status and a JSON body.
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false) // keep "<token>" readable for people using curl
 	// The status line is already out: a failed write means the client left.
-	_ = enc.Encode(rpcError{
+	_, _ = w.Write(body)
+}
+
+// writeSSEEvent writes one JSON-RPC message as an event on an SSE stream
+// already open on w, the way mcp-go writes its own.
+func writeSSEEvent(w http.ResponseWriter, message []byte) {
+	// A failed write means the client left.
+	_, _ = fmt.Fprintf(w, "event: message\ndata: %s\n\n", bytes.TrimSpace(message))
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// rpcErrorJSON encodes, with a trailing newline, the JSON-RPC error answering
+// the request with id (a raw id keeps it exactly as the client sent it; nil
+// is null).
+func rpcErrorJSON(id json.RawMessage, code int, message string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "<token>" readable for people using curl
+	if err := enc.Encode(rpcError{
 		JSONRPC: mcp.JSONRPC_VERSION,
+		ID:      id,
 		Error:   rpcErrorDetails{Code: code, Message: message},
-	})
+	}); err != nil {
+		// Only an id that is not valid JSON fails; answer as to an unknown one.
+		return rpcErrorJSON(nil, code, message)
+	}
+	return b.Bytes()
 }
 
 // reject logs why a request was refused and answers it. Headers are never

@@ -17,13 +17,13 @@ func TestOptionsDefaults(t *testing.T) {
 		in   Options
 		want Options
 	}{
-		{"zero", Options{}, Options{MaxBodyBytes: DefaultMaxBodyBytes, MaxSessions: DefaultMaxSessions,
+		{"zero", Options{}, Options{MaxBodyBytes: DefaultMaxBodyBytes, ReadBodyTimeout: DefaultReadBodyTimeout, MaxSessions: DefaultMaxSessions,
 			SessionIdleTimeout: DefaultSessionIdleTimeout, sseKeepAlive: defaultSSEKeepAlive}},
-		{"negative", Options{MaxBodyBytes: -1, MaxSessions: -1, SessionIdleTimeout: -time.Second},
-			Options{MaxBodyBytes: DefaultMaxBodyBytes, MaxSessions: DefaultMaxSessions,
+		{"negative", Options{MaxBodyBytes: -1, ReadBodyTimeout: -1, MaxSessions: -1, SessionIdleTimeout: -time.Second},
+			Options{MaxBodyBytes: DefaultMaxBodyBytes, ReadBodyTimeout: DefaultReadBodyTimeout, MaxSessions: DefaultMaxSessions,
 				SessionIdleTimeout: DefaultSessionIdleTimeout, sseKeepAlive: defaultSSEKeepAlive}},
-		{"set", Options{MaxBodyBytes: 10, MaxSessions: 2, SessionIdleTimeout: time.Second, sseKeepAlive: time.Millisecond},
-			Options{MaxBodyBytes: 10, MaxSessions: 2, SessionIdleTimeout: time.Second, sseKeepAlive: time.Millisecond}},
+		{"set", Options{MaxBodyBytes: 10, ReadBodyTimeout: time.Second, MaxSessions: 2, SessionIdleTimeout: time.Second, sseKeepAlive: time.Millisecond},
+			Options{MaxBodyBytes: 10, ReadBodyTimeout: time.Second, MaxSessions: 2, SessionIdleTimeout: time.Second, sseKeepAlive: time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

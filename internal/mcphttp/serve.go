@@ -11,7 +11,8 @@ import (
 )
 
 // HTTP server limits. There is deliberately no ReadTimeout or WriteTimeout:
-// both would cut the long-lived SSE responses; the guard bounds body reads.
+// both would cut the long-lived SSE responses; the guard bounds body reads
+// (Options.ReadBodyTimeout).
 const (
 	// DefaultReadHeaderTimeout bounds how long a client may take to send its headers.
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -24,7 +25,7 @@ const (
 
 // errServerStopping is the cancellation cause requests see when Serve's
 // grace period ends.
-var errServerStopping = errors.New("mcp http server stopping: shutdown grace period over")
+var errServerStopping = errors.New("the MCP server is shutting down and its grace period for calls in flight is over")
 
 // ErrUnauthenticatedExposure is returned (wrapped) by CheckExposure.
 var ErrUnauthenticatedExposure = errors.New("refusing to serve MCP over HTTP without an auth token on an address other machines can reach")
@@ -71,13 +72,15 @@ type ServeOptions struct {
 
 // Serve serves h on ln until ctx is cancelled, then shuts down: it stops
 // accepting, lets in-flight requests finish for up to the grace, then cancels
-// the contexts of those still running, waits briefly for their handlers to
-// return, and returns nil. It closes ln. It returns an error only when
-// serving fails before ctx is cancelled.
+// those still running, waits briefly for their handlers to return, and
+// returns nil. It closes ln. It returns an error only when serving fails
+// before ctx is cancelled.
 //
 // When h is a *Handler, its SSE streams are drained at shutdown (idle ones
 // end at once, busy ones after their last answer) instead of holding the
-// shutdown for the whole grace. Serve does not Close h.
+// shutdown for the whole grace, and when the grace is over Serve closes h:
+// each request still running is then answered with a JSON-RPC error saying
+// the server is stopping.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptions) error {
 	grace := opts.Grace
 	if opts.ReadHeaderTimeout <= 0 {
@@ -95,7 +98,8 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptio
 		// reaches the handlers still running after the grace.
 		BaseContext: func(net.Listener) context.Context { return base },
 	}
-	if mh, ok := h.(*Handler); ok {
+	mh, _ := h.(*Handler)
+	if mh != nil {
 		log = mh.log
 		srv.RegisterOnShutdown(mh.drainSSE)
 	}
@@ -113,8 +117,16 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts ServeOptio
 
 	log.Info("mcp http server stopping", slog.String("addr", ln.Addr().String()), slog.Duration("grace", grace))
 	if err := shutdown(srv, grace); err != nil {
-		cancelBase(errServerStopping)
+		if mh != nil {
+			// Cancelled through the handler, requests are answered: a
+			// cancelled request context would leave mcp-go writing nothing
+			// (an empty 200, or a stream ending without an answer).
+			mh.stop(errServerStopping)
+		} else {
+			cancelBase(errServerStopping)
+		}
 		if err := shutdown(srv, cancelWait); err != nil {
+			cancelBase(errServerStopping)
 			log.Warn("mcp http handlers ignored cancellation; closing their connections",
 				slog.Duration("waited", cancelWait))
 			_ = srv.Close()

@@ -87,7 +87,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 				assert.GreaterOrEqual(t, elapsed, grace, "in-flight requests get the whole grace")
 				assert.Less(t, elapsed, grace+cancelWait, "Serve returns once cancelled handlers return")
 				assert.Equal(t, "outlives", receive(t, tools.unblocked, "the blocking call to be cancelled"))
-				assert.Error(t, got.err)
+				assert.ErrorContains(t, got.err, "shutting down", "the call is answered, with why")
 			}
 
 			_ = c.Close() // its DELETE fails: the server is gone

@@ -30,8 +30,8 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 
-	// cancelled are the session's requests the client has cancelled.
-	cancelled cancellation.Set
+	// conn maps the session's request ids and notes its cancellations.
+	conn cancellation.Conn
 
 	// Guarded by Handler.mu.
 	lastSeen time.Time
@@ -48,6 +48,7 @@ type endReason struct {
 var (
 	endDeleted = endReason{"deleted", errors.New("mcp session ended: the client deleted it")}
 	endExpired = endReason{"expired", errors.New("mcp session ended: idle timeout")}
+	endEvicted = endReason{"evicted", errors.New("mcp session ended: the session table was full and this session had been idle the longest")}
 	endClosed  = endReason{"closed", errHandlerClosed}
 )
 
@@ -123,6 +124,11 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusAccepted)
 			return
 		}
+		// Each such request stands alone; its id needs mapping all the same.
+		serveMessage(new(cancellation.Conn), w, r, func(w http.ResponseWriter, r *http.Request) {
+			h.serveScoped(w, r, h.life, http.StatusServiceUnavailable)
+		})
+		return
 	}
 	h.serveScoped(w, r, h.life, http.StatusServiceUnavailable)
 }
@@ -130,14 +136,29 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
 // serveScoped passes r to mcp-go with a context that scope's end also
 // cancels. mcp-go writes nothing for a request whose context was cancelled
 // (it assumes the client left), which would reach a client that is still
-// there as an empty 200; in that case the client is told why instead.
+// there as an empty 200, or as a progress stream that ends without an
+// answer; in that case the request is answered with a JSON-RPC error that
+// says why, with status (503 when the whole server is stopping) or as the
+// stream's last event.
 func (h *Handler) serveScoped(w http.ResponseWriter, r *http.Request, scope context.Context, status int) {
+	body := bufferedBody(r) // for the id: mcp-go consumes the body
 	req, release := withScope(r, scope)
 	defer release()
 	tw := &trackedWriter{ResponseWriter: w}
 	h.streamable.ServeHTTP(tw, req)
-	if cause := context.Cause(scope); cause != nil && !tw.wrote && r.Context().Err() == nil {
-		writeRPCError(w, status, codeTransport, cause.Error()+": the request was cancelled")
+	cause := context.Cause(scope)
+	if cause == nil || tw.answered || r.Context().Err() != nil {
+		return
+	}
+	answer := rpcErrorJSON(requestID(body), codeTransport, cause.Error()+": the request was cancelled")
+	switch {
+	case !tw.wrote:
+		if h.life.Err() != nil {
+			status = http.StatusServiceUnavailable
+		}
+		writeJSON(w, status, answer)
+	case tw.streaming():
+		writeSSEEvent(w, answer)
 	}
 }
 
@@ -151,19 +172,30 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, msg postedM
 			"the MCP server is shutting down: retry against a running server")
 		return
 	}
+	// A full table makes room by ending the session idle the longest:
+	// refusing instead would let idle (or abandoned) sessions lock new
+	// clients out until they expire.
+	var evicted *session
 	if len(h.sessions)+h.initializing >= h.opts.MaxSessions {
-		h.mu.Unlock()
-		h.reject(w, r, http.StatusServiceUnavailable, codeTransport, "session_limit",
-			fmt.Sprintf("too many sessions: this server allows %d live sessions; idle sessions expire after %s, or end an unused one with DELETE, then retry",
-				h.opts.MaxSessions, h.opts.SessionIdleTimeout))
-		return
+		evicted = h.longestIdle()
+		if evicted == nil {
+			h.mu.Unlock()
+			h.reject(w, r, http.StatusServiceUnavailable, codeTransport, "session_limit",
+				fmt.Sprintf("too many sessions: this server allows %d live sessions and every one has a request in flight; retry when one finishes",
+					h.opts.MaxSessions))
+			return
+		}
+		delete(h.sessions, evicted.id)
 	}
 	h.initializing++
 	h.mu.Unlock()
+	if evicted != nil {
+		h.endSession(evicted, endEvicted)
+	}
 
 	held := newHeldResponse(w)
 	req, release := withScope(r, h.life)
-	h.streamable.ServeHTTP(held, req)
+	serveMessage(new(cancellation.Conn), held, req, h.streamable.ServeHTTP)
 	release()
 
 	ok := held.status == http.StatusOK && initSucceeded(held.header.Get("Content-Type"), held.body.Bytes())
@@ -209,17 +241,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.release(s)
-	body := bufferedBody(r)
-	s.cancelled.Note(body)
-	if _, isRequest := cancellation.RequestKey(body); !isRequest {
+	serveMessage(&s.conn, w, r, func(w http.ResponseWriter, r *http.Request) {
 		h.serveScoped(w, r, s.ctx, http.StatusNotFound)
-		return
-	}
-	cw := &cancellableResponse{ResponseWriter: w, ids: &s.cancelled}
-	h.serveScoped(cw, r, s.ctx, http.StatusNotFound)
-	if cw.status != 0 {
-		cw.sendHead(cw.status) // a head without a body still goes out
-	}
+	})
 }
 
 // serveDelete ends a session at the client's request.
@@ -254,7 +278,7 @@ func (h *Handler) serveDelete(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) rejectUnknownSession(w http.ResponseWriter, r *http.Request) {
 	h.reject(w, r, http.StatusNotFound, codeTransport, "unknown_session",
-		fmt.Sprintf("Session not found: it was ended, expired after %s idle, or never existed; send initialize to start a new session",
+		fmt.Sprintf("Session not found: it was ended, expired after %s idle, was evicted to make room for a new one, or never existed; send initialize to start a new session",
 			h.opts.SessionIdleTimeout))
 }
 
@@ -288,6 +312,19 @@ func (h *Handler) release(s *session) {
 	h.mu.Unlock()
 }
 
+// longestIdle returns the session without a request in flight whose last
+// request ended the longest ago, or nil if every session is busy. The
+// caller holds h.mu.
+func (h *Handler) longestIdle() *session {
+	var oldest *session
+	for _, s := range h.sessions {
+		if s.inflight == 0 && (oldest == nil || s.lastSeen.Before(oldest.lastSeen)) {
+			oldest = s
+		}
+	}
+	return oldest
+}
+
 // idle reports whether s has been without requests past the timeout. The
 // caller holds h.mu.
 func (h *Handler) idle(s *session, now time.Time) bool {
@@ -299,11 +336,16 @@ func (h *Handler) idle(s *session, now time.Time) bool {
 func (h *Handler) endSession(s *session, why endReason) {
 	s.cancel(why.cause)
 	h.forgetInMCPGo(s.id)
-	msg := "mcp session ended"
-	if why == endExpired {
+	msg, level := "mcp session ended", slog.LevelInfo
+	switch why {
+	case endExpired:
 		msg = "mcp session expired"
+	case endEvicted:
+		// The table is full: worth seeing, it may be a client leaking
+		// sessions, or --max-sessions set too low.
+		msg, level = "mcp session evicted", slog.LevelWarn
 	}
-	h.log.Info(msg,
+	h.log.Log(context.Background(), level, msg,
 		slog.String("session", shortID(s.id)),
 		slog.String("reason", why.name),
 		slog.Duration("age", time.Since(s.started).Round(time.Millisecond)),
@@ -368,6 +410,17 @@ func shortID(id string) string {
 		return id
 	}
 	return id[:keep] + "…"
+}
+
+// requestID returns the raw id of a JSON-RPC request, or nil if it has none.
+func requestID(body []byte) json.RawMessage {
+	var msg struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(body, &msg) != nil || len(msg.ID) == 0 {
+		return nil
+	}
+	return msg.ID
 }
 
 // bufferedBody returns the request body the guard has read into memory and

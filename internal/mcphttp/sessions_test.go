@@ -207,20 +207,33 @@ func TestBusySessionDoesNotExpire(t *testing.T) {
 	receive(t, e.tools.unblocked, "the blocking call to be cancelled")
 }
 
-func TestSessionLimit(t *testing.T) {
+func TestSessionLimitEvictsTheLongestIdleAndNeverABusySession(t *testing.T) {
 	e := newEnv(t, Options{MaxSessions: 2, SessionIdleTimeout: time.Hour})
-	first := e.openSession(t, nil)
-	e.openSession(t, nil)
+	ping := func(id string) int {
+		return e.post(t, withSession(nil, id), `{"jsonrpc":"2.0","id":9,"method":"ping"}`).status
+	}
+	idle := e.openSession(t, nil)
+	busy := e.openSession(t, nil)
+	e.postInBackground(t, context.Background(), withSession(nil, busy), callBody(1, "block", map[string]any{"label": "busy"}, nil))
+	receive(t, e.tools.blocked, "the first blocking call to start")
 
+	newcomer := e.openSession(t, nil)
+	assert.Equal(t, http.StatusNotFound, ping(idle), "the idle session made room")
+	assert.Contains(t, e.logs.String(), "mcp session evicted")
+	assert.Contains(t, e.logs.String(), "reason=evicted")
+	assert.Equal(t, 2, e.h.Sessions())
+
+	e.postInBackground(t, context.Background(), withSession(nil, newcomer), callBody(1, "block", map[string]any{"label": "newcomer"}, nil))
+	receive(t, e.tools.blocked, "the second blocking call to start")
 	res := e.post(t, nil, initBody(mcp.ProtocolVersion20251125))
-	require.Equal(t, http.StatusServiceUnavailable, res.status)
+	require.Equal(t, http.StatusServiceUnavailable, res.status, "no session is idle")
 	require.Len(t, res.messages, 1)
 	msg := fmt.Sprint(res.messages[0]["error"])
 	assert.Contains(t, msg, "2 live sessions")
-	assert.Contains(t, msg, "1h0m0s")
+	assert.Contains(t, msg, "request in flight")
 	assert.Empty(t, res.header.Get(server.HeaderKeySessionID))
 
-	require.Equal(t, http.StatusNoContent, e.do(t, context.Background(), http.MethodDelete, PathStreamable, withSession(nil, first), nil).status)
+	require.Equal(t, http.StatusNoContent, e.do(t, context.Background(), http.MethodDelete, PathStreamable, withSession(nil, busy), nil).status)
 	e.openSession(t, nil)
 	assert.Equal(t, 2, e.h.Sessions())
 }
@@ -252,7 +265,7 @@ func TestEndingASessionCancelsItsRequests(t *testing.T) {
 		}, 0, ""},
 		{"handler close", func(_ *testing.T, e *env, _ string, _ context.CancelFunc) {
 			e.h.Close()
-		}, http.StatusNotFound, "shutting down"},
+		}, http.StatusServiceUnavailable, "shutting down"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -273,6 +286,8 @@ func TestEndingASessionCancelsItsRequests(t *testing.T) {
 				require.True(t, ok, "the blocked POST failed")
 				assert.Equal(t, tt.wantStatus, res.status, res.body)
 				assert.Contains(t, res.body, tt.wantReason)
+				require.Len(t, res.messages, 1, res.body)
+				assert.Equal(t, float64(1), res.messages[0]["id"], "the error answers the request")
 			case <-time.After(waitLimit):
 				t.Fatal("the blocked POST never returned")
 			}

@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,9 +32,10 @@ type sseStream struct {
 	id     string // set by newSSESessionID, before the stream is registered
 	opened time.Time
 	end    context.CancelFunc // ends the stream: mcp-go's handler returns when its request context is done
+	writer *sseStreamWriter
 
-	// cancelled are the session's requests the client has cancelled.
-	cancelled cancellation.Set
+	// conn maps the session's request ids and notes its cancellations.
+	conn cancellation.Conn
 
 	mu       sync.Mutex
 	pending  map[string]json.RawMessage // id key → raw id of requests not answered yet
@@ -84,9 +88,11 @@ func (h *Handler) serveSSEStream(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx = context.WithValue(ctx, sseStreamKey{}, st)
 	sw := &sseStreamWriter{ResponseWriter: w, stream: st}
+	st.writer = sw
 	stopKeepAlive := sw.keepAlive(h.opts.sseKeepAlive)
 	h.sseStream.ServeHTTP(sw, r.WithContext(ctx))
 	stopKeepAlive()
+	sw.shut() // w is not to be written once this handler returns
 	h.endSSEStream(st, "stream closed")
 }
 
@@ -109,17 +115,31 @@ func (h *Handler) newSSESessionID(ctx context.Context, r *http.Request) (string,
 	return id, nil
 }
 
-// serveSSEMessage passes a POST /message to mcp-go, noting requests so they
-// can be cancelled if their stream ends before answering them.
+// serveSSEMessage passes a POST /message to mcp-go through the stream's
+// cancellation.Conn (see serveMessage), noting requests so they can be
+// cancelled if their stream ends before answering them.
 func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		h.mu.Lock()
 		st := h.streams[r.URL.Query().Get("sessionId")]
 		h.mu.Unlock()
 		if st != nil {
-			body := bufferedBody(r)
-			st.track(body)
-			st.cancelled.Note(body)
+			msg := st.conn.In(bufferedBody(r))
+			switch {
+			case msg.Reply != nil && replyStatus(msg.Reply) == http.StatusBadRequest:
+				writeJSON(w, http.StatusBadRequest, msg.Reply) // as mcp-go refuses a malformed message
+				return
+			case msg.Reply != nil:
+				st.writer.reply(msg.Reply) // answers travel on the stream
+				w.WriteHeader(http.StatusAccepted)
+				return
+			case msg.Forward == nil:
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(msg.Forward))
+			r.ContentLength = int64(len(msg.Forward))
+			st.track(msg.Forward)
 		}
 	}
 	h.sseMessage.ServeHTTP(w, r)
@@ -212,6 +232,29 @@ func (h *Handler) endSSEStream(st *sseStream, reason string) {
 	)
 }
 
+// answerPending answers each request the stream has not answered with a
+// JSON-RPC error giving cause, and then lets nothing more through to the
+// client: mcp-go's own answers to those requests, cancelled next, would come
+// second.
+func (st *sseStream) answerPending(cause error) {
+	w := st.writer
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	st.mu.Lock()
+	ids := slices.Collect(maps.Values(st.pending))
+	st.mu.Unlock()
+	for _, id := range ids {
+		// pending holds the ids mcp-go knows; the client gets its own back.
+		if answer, send := st.conn.Out(rpcErrorJSON(id, codeTransport, cause.Error()+": the request was cancelled")); send {
+			writeSSEEvent(w.ResponseWriter, answer)
+		}
+	}
+}
+
 // drainSSE runs when the HTTP server starts shutting down: streams with no
 // pending request end now, the others right after their last answer, so
 // they neither hold up the shutdown nor lose an answer within the grace.
@@ -249,28 +292,44 @@ var _ server.ClientSession = sessionRef("")
 
 // sseStreamWriter watches what mcp-go writes on a stream: each write is one
 // event, and a response in it settles a pending request. It also writes the
-// keep-alive comments, so writes are serialized.
+// keep-alive comments and the answers at shutdown, so writes are serialized,
+// and a write and the settling of its requests are one step.
 type sseStreamWriter struct {
 	http.ResponseWriter
 	stream *sseStream
 
 	mu        sync.Mutex
 	streaming bool // mcp-go has written its first event: the stream is open
+	closed    bool // nothing more goes to the client
+}
+
+func (w *sseStreamWriter) WriteHeader(status int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	noCORS(w.Header())
+	w.ResponseWriter.WriteHeader(status)
 }
 
 func (w *sseStreamWriter) Write(p []byte) (int, error) {
-	drop := false
-	for _, d := range sseData(p) {
-		drop = drop || w.stream.cancelled.TakeResponse(d) // each write is one event
-	}
 	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return len(p), nil
+	}
+	// Each write is one event. Mapped under w.mu, so that answerPending
+	// finds every answer either written or still to be mapped.
+	out := mapEvents(p, w.stream.conn.Out)
 	n, err := len(p), error(nil)
-	if !drop {
-		n, err = w.ResponseWriter.Write(p)
+	if len(out) > 0 {
+		noCORS(w.Header())
+		if _, err = w.ResponseWriter.Write(out); err != nil {
+			n = 0
+		}
 	}
 	w.streaming = true
+	drained := w.stream.answered(p)
 	w.mu.Unlock()
-	if w.stream.answered(p) {
+	if drained {
 		// mcp-go flushes this event before it notices the stream ended.
 		w.stream.end()
 	}
@@ -281,8 +340,40 @@ func (w *sseStreamWriter) Write(p []byte) (int, error) {
 func (w *sseStreamWriter) Flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	noCORS(w.Header())
 	if f, ok := w.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
+	}
+}
+
+// reply writes an answer of this layer's own on the stream, between
+// mcp-go's events.
+func (w *sseStreamWriter) reply(msg []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		writeSSEEvent(w.ResponseWriter, msg)
+	}
+}
+
+// shut lets nothing more through to the client.
+func (w *sseStreamWriter) shut() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+}
+
+// noCORS removes the Access-Control-* headers mcp-go's SSE handler sets
+// (Access-Control-Allow-Origin: *) before they go out: the guard admits
+// only allowed origins, and no endpoint of this server sends CORS headers.
+func noCORS(h http.Header) {
+	for k := range h {
+		if strings.HasPrefix(k, "Access-Control-") {
+			delete(h, k)
+		}
 	}
 }
 
@@ -320,7 +411,7 @@ func (w *sseStreamWriter) keepAlive(every time.Duration) (stop func()) {
 func (w *sseStreamWriter) ping() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.streaming {
+	if !w.streaming || w.closed {
 		return
 	}
 	// A failed write means the client left; mcp-go sees that through the

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -84,6 +85,18 @@ func initSucceeded(contentType string, body []byte) bool {
 	return false
 }
 
+// isResponse reports whether a JSON-RPC message is a response: an id and a
+// result or an error, no method.
+func isResponse(msg []byte) bool {
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Result json.RawMessage `json:"result"`
+		Error  json.RawMessage `json:"error"`
+	}
+	return json.Unmarshal(msg, &m) == nil && m.Method == "" && len(m.ID) > 0 && (len(m.Result) > 0 || len(m.Error) > 0)
+}
+
 // sseData returns the data of each event in an SSE stream fragment, joining
 // multi-line data as the SSE format prescribes.
 func sseData(stream []byte) [][]byte {
@@ -117,10 +130,13 @@ func sseData(stream []byte) [][]byte {
 	return events
 }
 
-// trackedWriter records whether anything was written to the response.
+// trackedWriter records what mcp-go wrote for one request: anything at all,
+// and whether that included the request's answer (a JSON body is nothing
+// else; on an SSE stream, the answer is the event with a response).
 type trackedWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote    bool
+	answered bool
 }
 
 func (t *trackedWriter) WriteHeader(status int) {
@@ -130,7 +146,16 @@ func (t *trackedWriter) WriteHeader(status int) {
 
 func (t *trackedWriter) Write(p []byte) (int, error) {
 	t.wrote = true
+	if !t.answered {
+		// mcp-go writes each SSE event in a single write.
+		t.answered = !t.streaming() || slices.ContainsFunc(sseData(p), isResponse)
+	}
 	return t.ResponseWriter.Write(p)
+}
+
+// streaming reports whether the response is an SSE stream.
+func (t *trackedWriter) streaming() bool {
+	return strings.HasPrefix(t.Header().Get("Content-Type"), "text/event-stream")
 }
 
 // Flush keeps SSE working: mcp-go streams only to an http.Flusher.

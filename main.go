@@ -152,7 +152,7 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 		return sb.Client, sb.Close, nil
 	}
 	client, err := dashscope.NewClient(append(opts, dashscope.WithAPIKey(cfg.APIKey), dashscope.WithBaseURL(cfg.BaseURL),
-		dashscope.WithModel(cfg.Model))...)
+		dashscope.WithModel(cfg.Model), dashscope.WithEditModel(cfg.EditModel))...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -161,9 +161,15 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 	}
 	root := dashscope.ClassifyRoot(client.BaseURL())
 	logger.Info("DashScope", slog.String("region", root.RegionName()), slog.String("root", string(root.Kind)),
-		slog.String("base_url", client.BaseURL()), slog.String("model", client.Model()))
-	if len(dashscope.ModelRegions(client.Model())) == 0 {
-		logger.Warn("unknown model name: used as given, its region cannot be checked", slog.String("model", client.Model()))
+		slog.String("base_url", client.BaseURL()), slog.String("model", client.Model()), slog.String("edit_model", client.EditModel()))
+	if cfg.InsecureBaseURL {
+		logger.Warn("INSECURE: --allow-insecure-http: the API root is plain http:// on another host, so the DashScope API key, prompts and inputs cross the network unencrypted",
+			slog.String("base_url", client.BaseURL()))
+	}
+	for _, m := range []string{client.Model(), client.EditModel()} {
+		if len(dashscope.ModelRegions(m)) == 0 {
+			logger.Warn("unknown model name: used as given, its region cannot be checked", slog.String("model", m))
+		}
 	}
 	return client, func() {}, nil
 }
@@ -182,7 +188,7 @@ func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, stdin
 	}
 	h := mcphttp.NewHandler(srv, mcphttp.Options{
 		AuthToken: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes,
-		MaxSessions: cfg.MaxSessions, SessionIdleTimeout: cfg.SessionIdleTimeout, Logger: logger,
+		ReadBodyTimeout: cfg.ReadBodyTimeout, MaxSessions: cfg.MaxSessions, SessionIdleTimeout: cfg.SessionIdleTimeout, Logger: logger,
 	})
 	defer h.Close()
 	ln, err := mcphttp.Listen(cfg.Addr)

@@ -43,12 +43,17 @@ type Client struct {
 	apiKey    string
 	baseURL   string
 	model     string
+	editModel string
 	userAgent string
 	http      *http.Client
-	clock     Clock
-	retry     RetryPolicy
-	limits    RateLimits
-	schedule  PollSchedule
+	// api is http with the redirect policy of API calls (see [apiRedirect]).
+	api *http.Client
+	// secrets finds the key, and a password in the roots, in text from elsewhere.
+	secrets  *redactor
+	clock    Clock
+	retry    RetryPolicy
+	limits   RateLimits
+	schedule PollSchedule
 
 	// uploadBaseURL is the root asked for upload policies (see [WithUploadBaseURL]).
 	uploadBaseURL string
@@ -78,12 +83,17 @@ func WithBaseURL(u string) Option { return func(c *Client) { c.baseURL = u } }
 // WithModel sets the model name.
 func WithModel(m string) Option { return func(c *Client) { c.model = m } }
 
+// WithEditModel sets the model InstructEdit requests go to (default EditModel).
+func WithEditModel(m string) Option { return func(c *Client) { c.editModel = m } }
+
 // WithUploadBaseURL sets the API root asked for upload policies. By default
 // it is the client's root, or the region's shared root when that is a
 // workspace domain, as temporary uploads are documented on shared domains only.
 func WithUploadBaseURL(u string) Option { return func(c *Client) { c.uploadBaseURL = u } }
 
-// WithHTTPClient sets the HTTP client (timeouts, proxies, transport).
+// WithHTTPClient sets the HTTP client (timeouts, proxies, transport). The
+// client calls the API through a copy of it whose CheckRedirect follows only
+// GET redirects to the same scheme and host: see [RedirectError].
 func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.http = h } }
 
 // WithUserAgent sets the User-Agent header.
@@ -123,12 +133,26 @@ func NewClient(opts ...Option) (*Client, error) {
 			c.uploadBaseURL = r.Region.BaseURL
 		}
 	}
+	secrets := []string{c.apiKey}
 	for _, root := range []*string{&c.baseURL, &c.uploadBaseURL} {
 		u, err := url.Parse(*root)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("dashscope: base URL %q must be an absolute http(s) URL such as %s", *root, RegionIntl.BaseURL)
+			return nil, fmt.Errorf("dashscope: base URL %q must be an absolute http(s) URL such as %s", RedactURL(*root), RegionIntl.BaseURL)
+		}
+		if strings.ContainsAny(*root, "?#") { // paths are appended to the root, so a query would end up inside them
+			return nil, fmt.Errorf("dashscope: base URL %q must have no query or fragment: it is a prefix such as %s", RedactURL(*root), RegionIntl.BaseURL)
+		}
+		if pw, ok := u.User.Password(); ok {
+			secrets = append(secrets, pw)
 		}
 		*root = strings.TrimRight(*root, "/")
+	}
+	c.secrets = newRedactor(secrets...)
+	api := *c.http // a copy: the caller's client keeps its own redirect policy
+	api.CheckRedirect = apiRedirect
+	c.api = &api
+	if c.editModel == "" {
+		c.editModel = EditModel
 	}
 	if c.model == "" {
 		return nil, errors.New("dashscope: model name is empty")
@@ -152,14 +176,22 @@ func newLimiter(perSecond, fallback float64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(perSecond), 1)
 }
 
-// Model is the model name the client submits to.
+// Model is the model name VACE requests go to.
 func (c *Client) Model() string { return c.model }
 
-// BaseURL is the API root the client calls.
-func (c *Client) BaseURL() string { return c.baseURL }
+// EditModel is the model InstructEdit requests go to.
+func (c *Client) EditModel() string { return c.editModel }
 
-// UploadBaseURL is the API root the client asks for upload policies.
-func (c *Client) UploadBaseURL() string { return c.uploadBaseURL }
+// ModelFor is the model a request goes to.
+func (c *Client) ModelFor(r Request) string { return r.model(c) }
+
+// BaseURL is the API root the client calls, for display: a user name and
+// password in it are hidden (see [RedactURL]).
+func (c *Client) BaseURL() string { return RedactURL(c.baseURL) }
+
+// UploadBaseURL is the API root the client asks for upload policies, for
+// display like [Client.BaseURL].
+func (c *Client) UploadBaseURL() string { return RedactURL(c.uploadBaseURL) }
 
 // HasAPIKey reports whether an API key is configured.
 func (c *Client) HasAPIKey() bool { return c.apiKey != "" }
@@ -173,12 +205,13 @@ func (c *Client) Clock() Clock { return c.clock }
 // A submission costs money, so it is sent at most once per call unless the
 // service certainly refused it: a 429 (throttled, not accepted) or a
 // connection that could not be made is retried; any other failure after the
-// request was sent returns a [*SubmitUncertainError] and is not retried.
+// request was sent returns a [*SubmitUncertainError] and is not retried. A
+// redirect is never followed (see [RedirectError]): it is an unknown outcome too.
 func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("dashscope: invalid %s request: %w", r.Function(), err)
 	}
-	body, err := RequestBody(c.model, r)
+	body, err := RequestBody(r.model(c), r)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +226,7 @@ func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 	}, &resp); err != nil {
 		return nil, err
 	}
-	t, err := resp.task()
+	t, err := resp.task(c.upstream)
 	if err != nil {
 		return nil, &SubmitUncertainError{Since: c.clock.Now(), Err: err}
 	}
@@ -214,9 +247,14 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 	if err := c.do(ctx, call{method: http.MethodGet, path: "/tasks/" + url.PathEscape(taskID), limiter: c.queryLimiter}, &resp); err != nil {
 		return nil, err
 	}
-	t, err := resp.task()
+	t, err := resp.task(c.upstream)
 	if err != nil {
 		return nil, err
+	}
+	if t.ID != taskID {
+		// An answer about another task (a confused proxy, a hostile
+		// upstream) must not be recorded, reported or saved as this one.
+		return nil, fmt.Errorf("dashscope: the answer about task %s names another task (request_id %q); it was ignored, try again", taskID, t.RequestID)
 	}
 	c.tracker.observed(t, c.clock.Now())
 	return t, nil
@@ -349,7 +387,7 @@ func (c *Client) roundTrip(ctx context.Context, cl call, target string, out any)
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
 	if err != nil {
-		return errNotSent, fmt.Errorf("dashscope: %s %s: %w", cl.method, cl.path, err)
+		return errNotSent, fmt.Errorf("dashscope: %s %s: %w", cl.method, cl.path, c.redactErr(err))
 	}
 	for k, vs := range cl.header {
 		req.Header[k] = vs
@@ -359,7 +397,7 @@ func (c *Client) roundTrip(ctx context.Context, cl call, target string, out any)
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
-	resp, err := c.http.Do(req)
+	resp, err := c.api.Do(req)
 	if err != nil {
 		status := 0
 		if isDialError(err) {
@@ -371,6 +409,9 @@ func (c *Client) roundTrip(ctx context.Context, cl call, target string, out any)
 	data, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if resp.StatusCode >= 400 {
 		return resp.StatusCode, c.apiError(resp, data)
+	}
+	if resp.StatusCode >= 300 { // a redirect apiRedirect did not follow: its body is no answer to the call
+		return resp.StatusCode, c.redirectError(resp)
 	}
 	if readErr != nil {
 		return errBadBody, fmt.Errorf("dashscope: %s %s: reading response: %w", cl.method, cl.path, readErr)
@@ -399,12 +440,11 @@ func (c *Client) apiError(resp *http.Response, data []byte) *APIError {
 			e.Message = body.Msg
 		}
 	} else {
-		e.Message = strings.TrimSpace(string(data))
+		e.Message = string(data)
 	}
-	e.Message = c.redact(e.Message) // before shortening, which could cut the key in two
-	if r := []rune(e.Message); len(r) > 200 {
-		e.Message = string(r[:200]) + "…"
-	}
+	e.Code = c.upstream(e.Code, maxCodeRunes)
+	e.Message = c.upstream(e.Message, maxMessageRunes)
+	e.RequestID = c.upstream(e.RequestID, maxCodeRunes)
 	if s := resp.Header.Get("Retry-After"); s != "" {
 		if secs, err := strconv.Atoi(s); err == nil && secs > 0 {
 			e.RetryAfter = time.Duration(secs) * time.Second
@@ -413,18 +453,55 @@ func (c *Client) apiError(resp *http.Response, data []byte) *APIError {
 	return e
 }
 
-// redact removes the API key from text that came from elsewhere, in case an
-// upstream or proxy echoes it.
-func (c *Client) redact(s string) string {
-	if c.apiKey == "" || !strings.Contains(s, c.apiKey) {
-		return s
+// redirectError describes a redirect that was not followed. It names only
+// the scheme and host it pointed to: the rest is the upstream's to choose.
+func (c *Client) redirectError(resp *http.Response) *RedirectError {
+	e := &RedirectError{StatusCode: resp.StatusCode}
+	if u, err := resp.Location(); err == nil && u.Host != "" {
+		e.Location = c.upstream(u.Scheme+"://"+u.Host, maxCodeRunes)
 	}
-	return strings.ReplaceAll(s, c.apiKey, "[redacted]")
+	return e
 }
 
+// apiRedirect is the CheckRedirect of API calls. A POST (a paid submission,
+// a cancel) never follows a redirect: a 307 would resend it, prompt and
+// inputs included, wherever the Location says, and a 302 would turn it into
+// a GET whose answer would pass for the submission's. A GET follows up to 10
+// redirects that keep the scheme and host, where the key goes anyway.
+// Anything else reaches roundTrip as the 3xx it is (http.ErrUseLastResponse).
+func apiRedirect(req *http.Request, via []*http.Request) error {
+	first := via[0]
+	if first.Method != http.MethodGet || len(via) >= 10 ||
+		req.URL.Scheme != first.URL.Scheme || !strings.EqualFold(req.URL.Host, first.URL.Host) {
+		return http.ErrUseLastResponse
+	}
+	return nil
+}
+
+// maxUpstreamBytes bounds how much of an upstream text is cleaned: far more
+// than the few hundred characters kept.
+const maxUpstreamBytes = 64 << 10
+
+// upstream makes text from upstream fit to keep and show: plain (see
+// [plain]), without secrets, at most n characters. Secrets are looked for
+// once escapes are gone, which could split one, and before the cut, which
+// could leave a run too short to recognise.
+func (c *Client) upstream(s string, n int) string {
+	if len(s) > maxUpstreamBytes {
+		s = s[:maxUpstreamBytes]
+	}
+	return shorten(c.secrets.redact(plain(s)), n)
+}
+
+// redactErr makes an error of net/http fit to show: its URL without userinfo
+// (net/http keeps the user name) and its text without secrets.
 func (c *Client) redactErr(err error) error {
-	if msg := err.Error(); c.apiKey != "" && strings.Contains(msg, c.apiKey) {
-		return errors.New(c.redact(msg))
+	if ue, ok := err.(*url.Error); ok {
+		err = &url.Error{Op: ue.Op, URL: RedactURL(ue.URL), Err: ue.Err}
+	}
+	msg := err.Error()
+	if red := c.secrets.redact(msg); red != msg {
+		return errors.New(red)
 	}
 	return err
 }

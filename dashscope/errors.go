@@ -9,7 +9,9 @@ import (
 )
 
 // APIError is a failure reported by DashScope: an HTTP status of 400 or more,
-// with the service's error code, message and request id.
+// with the service's error code, message and request id. These come from
+// upstream, so they are kept plain (no control characters or escapes, one
+// line), without the key, and short; Error quotes them.
 type APIError struct {
 	// StatusCode is the HTTP status of the response.
 	StatusCode int
@@ -27,15 +29,35 @@ func (e *APIError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dashscope: HTTP %d", e.StatusCode)
 	if e.Code != "" {
-		fmt.Fprintf(&b, " %s", e.Code)
+		fmt.Fprintf(&b, " %s", quoted(e.Code))
 	}
 	if e.Message != "" {
-		fmt.Fprintf(&b, ": %s", e.Message)
+		fmt.Fprintf(&b, ", DashScope said: %q", e.Message)
 	}
 	if e.RequestID != "" {
-		fmt.Fprintf(&b, " (request_id %s)", e.RequestID)
+		fmt.Fprintf(&b, " (request_id %s)", quoted(e.RequestID))
 	}
 	return b.String()
+}
+
+// RedirectError is a 3xx answer that was not followed. A submission or a
+// cancel never follows a redirect, which would resend it elsewhere (307) or
+// turn it into a GET (302); a read follows only redirects to the same scheme
+// and host. A submission that meets one has an unknown outcome
+// ([*SubmitUncertainError]), as the redirecting server may have taken it.
+type RedirectError struct {
+	StatusCode int
+	// Location is the scheme and host redirected to; "" when there was none.
+	Location string
+}
+
+func (e *RedirectError) Error() string {
+	to := "without a Location"
+	if e.Location != "" {
+		to = "to " + e.Location
+	}
+	return fmt.Sprintf("dashscope: HTTP %d redirect %s not followed: the API root must answer itself "+
+		"(a POST never follows a redirect, a GET only to the same scheme and host); check the API root", e.StatusCode, to)
 }
 
 // Temporary reports whether the same request may succeed later: throttling,

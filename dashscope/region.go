@@ -2,6 +2,7 @@ package dashscope
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -42,6 +43,7 @@ var Regions = map[string]Region{RegionIntl.Name: RegionIntl, RegionCN.Name: Regi
 // serves it: VACE is named per region, a model may be named alike in all.
 var modelNames = []map[string]string{
 	{RegionIntl.Name: RegionIntl.Model, RegionCN.Name: RegionCN.Model},
+	{RegionIntl.Name: EditModel, RegionCN.Name: EditModel},
 }
 
 // ModelRegions lists the regions that serve a model under this name, ordered
@@ -142,12 +144,27 @@ func ClassifyRoot(root string) Root {
 	return Root{Kind: RootCustom}
 }
 
+// InsecureRoot reports whether calls to root would carry the API key across
+// a network in clear text: plain http:// to a host other than loopback.
+func InsecureRoot(root string) bool {
+	u, err := url.Parse(root)
+	if err != nil || u.Scheme != "http" {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
 // ModelRegionError is a model known to belong to another region than the
 // vendor root it would be sent to.
 type ModelRegionError struct {
 	Model       string
 	ModelRegion Region // a region that serves Model under this name
-	Root        string
+	Root        string // userinfo hidden (see [RedactURL]): the error is shown
 	RootRegion  Region
 	// RootModel is the same model's name in RootRegion; "" when it is not served there.
 	RootModel string
@@ -171,6 +188,6 @@ func CheckModel(root, model string) error {
 	if r.Kind == RootCustom || len(regions) == 0 || slices.ContainsFunc(regions, func(m Region) bool { return m.Name == r.Region.Name }) {
 		return nil
 	}
-	return &ModelRegionError{Model: model, ModelRegion: regions[0], Root: strings.TrimRight(root, "/"),
+	return &ModelRegionError{Model: model, ModelRegion: regions[0], Root: RedactURL(strings.TrimRight(root, "/")),
 		RootRegion: r.Region, RootModel: nameIn(model, r.Region)}
 }

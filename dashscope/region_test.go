@@ -100,12 +100,11 @@ func TestCheckModelRefusesOnlyAModelOfAnotherRegionOnAVendorRoot(t *testing.T) {
 func TestAModelNamedAlikeEverywhereIsAcceptedOnEveryVendorRoot(t *testing.T) {
 	saved := modelNames
 	t.Cleanup(func() { modelNames = saved })
-	modelNames = append(modelNames, map[string]string{RegionIntl.Name: "wan2.7-videoedit", RegionCN.Name: "wan2.7-videoedit"},
-		map[string]string{RegionCN.Name: "cn-only-model"})
+	modelNames = append(modelNames, map[string]string{RegionCN.Name: "cn-only-model"})
 
-	assert.Equal(t, []Region{RegionCN, RegionIntl}, ModelRegions("wan2.7-videoedit"))
+	assert.Equal(t, []Region{RegionCN, RegionIntl}, ModelRegions(EditModel))
 	for _, root := range []string{RegionIntl.BaseURL, RegionCN.BaseURL, "https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1"} {
-		assert.NoError(t, CheckModel(root, "wan2.7-videoedit"), root)
+		assert.NoError(t, CheckModel(root, EditModel), root)
 	}
 	err := CheckModel(RegionIntl.BaseURL, "cn-only-model")
 	var mr *ModelRegionError

@@ -11,7 +11,8 @@ import (
 // Retry rules. Reads (get, list) and cancels are safe to repeat, so they are
 // retried on 429, 5xx, 408 and broken connections or bodies. A submission
 // costs money and has no idempotency key, so it is retried only when the
-// service certainly did not take it: a 429, or a connection never made.
+// service certainly did not take it: a 429, or a connection never made. A
+// redirect that was not followed is not retried: it would come again.
 
 // jitter returns a random duration in [0, d].
 func jitter(d time.Duration) time.Duration {
@@ -31,11 +32,14 @@ const errBadBody = -2
 func (c *Client) retryable(cl call, status int, err error) bool {
 	var apiErr *APIError
 	isAPI := errors.As(err, &apiErr)
+	var redirect *RedirectError
 	switch {
 	case status == errNotSent:
 		return true // nothing reached the server: safe for every call
 	case cl.submit:
 		return isAPI && apiErr.StatusCode == http.StatusTooManyRequests
+	case errors.As(err, &redirect):
+		return false
 	case isAPI:
 		return apiErr.Temporary()
 	default:

@@ -84,13 +84,6 @@ func FormatServiceTime(t time.Time) string {
 	return t.In(serviceZone).Format("2006-01-02 15:04:05.000")
 }
 
-// Usage is what a finished task was billed for.
-type Usage struct {
-	VideoDuration float64 `json:"video_duration"`
-	VideoRatio    string  `json:"video_ratio,omitempty"`
-	VideoCount    int     `json:"video_count,omitempty"`
-}
-
 // TaskMetrics counts a running task's sub-tasks.
 type TaskMetrics struct {
 	Total     int `json:"TOTAL"`
@@ -122,11 +115,16 @@ type taskResponse struct {
 	Usage     *Usage `json:"usage"`
 }
 
-func (r *taskResponse) task() (*Task, error) {
+// task is the response's task. A failed task's code and message come from
+// upstream and reach people and models: clean (the client's upstream)
+// makes them plain, drops secrets and cuts them to at most n characters.
+func (r *taskResponse) task(clean func(s string, n int) string) (*Task, error) {
 	if r.Output == nil || r.Output.ID == "" {
 		return nil, fmt.Errorf("dashscope: response has no output.task_id (request_id %q)", r.RequestID)
 	}
 	t := *r.Output
+	t.Code = clean(t.Code, maxCodeRunes)
+	t.Message = clean(t.Message, maxMessageRunes)
 	t.RequestID = r.RequestID
 	if r.Usage != nil {
 		t.Usage = r.Usage

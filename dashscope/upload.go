@@ -40,13 +40,19 @@ func (p *UploadPolicy) MaxBytes() int64 { return int64(p.MaxFileSizeMB) << 20 }
 const UploadTTL = 48 * time.Hour
 
 // GetUploadPolicy asks for a permit to upload one file for the client's
-// model, from [Client.UploadBaseURL].
+// VACE model, from [Client.UploadBaseURL].
 func (c *Client) GetUploadPolicy(ctx context.Context) (*UploadPolicy, error) {
+	return c.uploadPolicy(ctx, c.model)
+}
+
+// uploadPolicy asks for a permit to upload one file for model: an uploaded
+// file can be used by that model only.
+func (c *Client) uploadPolicy(ctx context.Context, model string) (*UploadPolicy, error) {
 	var resp struct {
 		RequestID string        `json:"request_id"`
 		Data      *UploadPolicy `json:"data"`
 	}
-	q := url.Values{"action": {"getPolicy"}, "model": {c.model}}
+	q := url.Values{"action": {"getPolicy"}, "model": {model}}
 	if err := c.do(ctx, call{root: c.uploadBaseURL, method: http.MethodGet, path: "/uploads", query: q, limiter: c.uploadLimiter}, &resp); err != nil {
 		return nil, err
 	}
@@ -55,12 +61,14 @@ func (c *Client) GetUploadPolicy(ctx context.Context) (*UploadPolicy, error) {
 		return nil, fmt.Errorf("dashscope: upload policy response lacks data (request_id %q)", resp.RequestID)
 	}
 	if u, err := url.Parse(p.UploadHost); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("dashscope: upload policy has an unusable upload_host %q", p.UploadHost)
+		return nil, fmt.Errorf("dashscope: upload policy has an unusable upload_host %q", c.upstream(p.UploadHost, maxCodeRunes))
 	}
 	return p, nil
 }
 
-// UploadError is a refusal from the storage host (an XML error body).
+// UploadError is a refusal from the storage host (an XML error body), or a
+// redirect, which an upload never follows. Code, Message and RequestID are
+// kept plain and short, like [APIError]'s.
 type UploadError struct {
 	StatusCode int
 	Code       string `xml:"Code"`
@@ -71,10 +79,10 @@ type UploadError struct {
 func (e *UploadError) Error() string {
 	msg := fmt.Sprintf("dashscope: upload refused: HTTP %d", e.StatusCode)
 	if e.Code != "" {
-		msg += " " + e.Code
+		msg += " " + quoted(e.Code)
 	}
 	if e.Message != "" {
-		msg += ": " + e.Message
+		msg += ", the storage host said: " + strconv.Quote(e.Message)
 	}
 	return msg
 }
@@ -89,7 +97,13 @@ var ErrTooLarge = errors.New("dashscope: file larger than the upload policy allo
 // The file is streamed from r, never held in memory; r is read again from
 // the start if an attempt must be retried. name is the file's base name.
 func (c *Client) Upload(ctx context.Context, name string, r io.ReaderAt, size int64) (string, error) {
-	policy, err := c.GetUploadPolicy(ctx)
+	return c.UploadFor(ctx, c.model, name, r, size)
+}
+
+// UploadFor is [Client.Upload] for a file that requests to model will use
+// (see [Client.ModelFor]): DashScope binds an uploaded file to one model.
+func (c *Client) UploadFor(ctx context.Context, model, name string, r io.ReaderAt, size int64) (string, error) {
+	policy, err := c.uploadPolicy(ctx, model)
 	if err != nil {
 		return "", err
 	}
@@ -168,17 +182,25 @@ func (c *Client) postObject(ctx context.Context, p *UploadPolicy, key string, r 
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
-	resp, err := c.uploadHTTP().Do(req)
+	hc := c.uploadHTTP()
+	// The form carries the policy's signature, which must not be resent to
+	// another host (307), and a 302 would turn the upload into a GET whose
+	// 200 would pass for a stored file: a redirect is a refusal (>= 300 below).
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("dashscope: upload to %s: %w", p.UploadHost, err)
+		return fmt.Errorf("dashscope: upload to %s: %w", RedactURL(p.UploadHost), c.redactErr(err))
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode >= 300 {
 		ue := &UploadError{StatusCode: resp.StatusCode}
 		if xml.Unmarshal(data, ue) != nil {
-			ue.Message = strings.TrimSpace(string(data))
+			ue.Message = string(data)
 		}
+		ue.Code = c.upstream(ue.Code, maxCodeRunes)
+		ue.Message = c.upstream(ue.Message, maxMessageRunes)
+		ue.RequestID = c.upstream(ue.RequestID, maxCodeRunes)
 		return ue
 	}
 	return nil

@@ -65,8 +65,15 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 				fmt.Sprintf("make sure it serves the same region as your key (%s keys use %s, %s keys %s)",
 					dashscope.RegionIntl.Place, dashscope.RegionIntl.Model, dashscope.RegionCN.Place, dashscope.RegionCN.Model))
 		}
-		if len(dashscope.ModelRegions(model)) == 0 {
-			add("warn", "model "+model+" is not one vace-mcp knows, so its region is not checked", "check the name against the model list of your key's region")
+		for _, m := range []string{model, s.Client.EditModel()} {
+			if len(dashscope.ModelRegions(m)) == 0 {
+				add("warn", "model "+m+" is not one vace-mcp knows, so its region is not checked", "check the name against the model list of your key's region")
+			}
+		}
+		add("ok", "video_instruct_edit uses model "+s.Client.EditModel(), "")
+		if dashscope.InsecureRoot(base) {
+			add("warn", "the API root is plain http:// on another host: the key, prompts and inputs cross the network unencrypted",
+				"use an https:// root, or a proxy on this machine (loopback), and drop --allow-insecure-http")
 		}
 	}
 

@@ -28,11 +28,17 @@ func TestDoctorSaysWhichKindOfRootIsInUse(t *testing.T) {
 			wantNot: []string{"FAIL  dashscope: model"}},
 		{root: "https://llm-abc.ap-southeast-1.maas.aliyuncs.com/api/v1", model: "wanx2.1-vace-plus",
 			want: []string{"FAIL  dashscope: model wanx2.1-vace-plus is the Beijing (cn) name for the model"}},
-		{root: dashscope.RegionIntl.BaseURL, model: "wan2.7-videoedit",
-			want: []string{"warn  model wan2.7-videoedit is not one vace-mcp knows"}},
+		{root: dashscope.RegionIntl.BaseURL, model: "wan9-future-model",
+			want: []string{"warn  model wan9-future-model is not one vace-mcp knows"}},
+		{root: "https://proxyuser:pw-secret@gateway.example.com/qwen/api/v1", model: "wanx2.1-vace-plus",
+			want:    []string{"region unknown: https://xxxxx@gateway.example.com/qwen/api/v1"},
+			wantNot: []string{"proxyuser", "pw-secret", "plain http://"}},
+		{root: "http://gateway.example.com/api/v1", model: "wan2.1-vace-plus",
+			want: []string{"warn  the API root is plain http:// on another host", "→ use an https:// root"}},
+		{root: "http://127.0.0.1:9200/api/v1", model: "wan2.1-vace-plus", wantNot: []string{"plain http://"}},
 	}
 	for _, tc := range tests {
-		t.Run(tc.root+" "+tc.model, func(t *testing.T) {
+		t.Run(dashscope.RedactURL(tc.root)+" "+tc.model, func(t *testing.T) { // the test's temporary directory is named after it
 			client, err := dashscope.NewClient(dashscope.WithBaseURL(tc.root), dashscope.WithModel(tc.model))
 			require.NoError(t, err)
 			outputs, err := localfiles.NewOutputDir(t.TempDir())

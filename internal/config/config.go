@@ -35,11 +35,18 @@ type Config struct {
 	APIKey string
 	// Region is the vendor root's region or, for a custom root such as a
 	// proxy, the one --region named, which only picks the default model.
-	Region    string
-	BaseURL   string
-	Model     string
+	Region  string
+	BaseURL string
+	Model   string
+	// EditModel is the model video_instruct_edit submits to.
+	EditModel string
 	Workspace string
 	Sandbox   bool
+	// AllowInsecureHTTP lets BaseURL be plain http:// to a host other than loopback.
+	AllowInsecureHTTP bool
+	// InsecureBaseURL is set when it is: the key then crosses the network in
+	// clear text, which the server logs loudly.
+	InsecureBaseURL bool
 
 	LogLevel    slog.Level
 	ShowVersion bool
@@ -61,6 +68,7 @@ type Config struct {
 	MaxWaitsPerSession int
 	ShutdownGrace      time.Duration
 	ReadHeaderTimeout  time.Duration
+	ReadBodyTimeout    time.Duration
 
 	// Local files (inputs) and downloads (outputs).
 	AllowedDirs []string
@@ -161,7 +169,7 @@ func newSpec(getenv func(string) string) *spec {
 
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
-	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout string
+	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout, bodyTimeout string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
@@ -192,8 +200,10 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("addr", "VACE_MCP_ADDR", "127.0.0.1:8080", "listen address for sse and http", str(&c.Addr))
 	s.add("sandbox", "VACE_MCP_SANDBOX", "false", "use a built-in simulated DashScope: no key, no network, nothing billed, results labelled simulated", boolean(&c.Sandbox))
 	s.add("region", "DASHSCOPE_REGION", "intl", "DashScope region, intl (Singapore) or cn (Beijing): picks the default model and, without --base-url, the API root (the shared domain, or with --workspace the workspace's)", str(&c.Region))
-	s.add("base-url", "DASHSCOPE_BASE_URL", "", "API root, a full URL prefix such as https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's .../api/v1 (also read from DASHSCOPE_HTTP_BASE_URL); a vendor root must be in the model's region, a custom one is not checked", str(&c.BaseURL))
-	s.add("model", "DASHSCOPE_MODEL", "", "model name (default: the region's, wan2.1-vace-plus or wanx2.1-vace-plus)", str(&c.Model))
+	s.add("base-url", "DASHSCOPE_BASE_URL", "", "API root, a full URL prefix such as https://dashscope-intl.aliyuncs.com/api/v1 or a proxy's .../api/v1, without a query or fragment (also read from DASHSCOPE_HTTP_BASE_URL); a vendor root must be in the model's region, a custom one is not checked; plain http:// only to loopback (see --allow-insecure-http); a user and password in it are never shown", str(&c.BaseURL))
+	s.add("allow-insecure-http", "VACE_MCP_ALLOW_INSECURE_HTTP", "false", "allow a plain http:// --base-url on a host other than loopback: the API key, prompts and inputs then cross the network unencrypted (logged as a warning at start)", boolean(&c.AllowInsecureHTTP))
+	s.add("model", "DASHSCOPE_MODEL", "", "VACE model name for the five VACE tools (default: the region's, wan2.1-vace-plus or wanx2.1-vace-plus)", str(&c.Model))
+	s.add("edit-model", "DASHSCOPE_EDIT_MODEL", dashscope.EditModel, "model name for video_instruct_edit (the same in every region; change it when the vendor ships a successor)", str(&c.EditModel))
 	s.add("workspace", "DASHSCOPE_WORKSPACE", "", "DashScope workspace id (such as llm-xxx): call the workspace's own domain in --region, the root the vendor recommends, instead of the shared one; not with --base-url", str(&c.Workspace))
 	s.add("poll-interval", "VACE_MCP_POLL_INTERVAL", "", "query task status at this fixed interval (default: an adaptive schedule, about half the official SDK's queries)", str(&r.poll))
 	s.add("progress-interval", "VACE_MCP_PROGRESS_INTERVAL", "5s", "how often wait_task sends a progress notification", str(&r.progress))
@@ -205,9 +215,10 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("insecure-no-auth", "", "false", "allow listening on a non-loopback address without --auth-token (anyone who can reach it spends your key)", boolean(&c.InsecureNoAuth))
 	s.add("session-idle-timeout", "VACE_MCP_SESSION_IDLE_TIMEOUT", "30m", "end streamable HTTP sessions idle this long", str(&r.idle))
 	s.add("read-header-timeout", "VACE_MCP_READ_HEADER_TIMEOUT", "10s", "how long an HTTP client may take to send its request headers", str(&r.headerTimeout))
+	s.add("read-body-timeout", "VACE_MCP_READ_BODY_TIMEOUT", "30s", "how long an HTTP client may take to send a request body once its headers are in (then 408 and the connection closes)", str(&r.bodyTimeout))
 	s.add("max-body-bytes", "VACE_MCP_MAX_BODY_BYTES", "1048576", "largest HTTP request body accepted", str(&r.maxBody))
 	s.add("max-sessions", "VACE_MCP_MAX_SESSIONS", "256", "most streamable HTTP sessions at once", str(&r.maxSessions))
-	s.add("max-waits-per-session", "VACE_MCP_MAX_WAITS_PER_SESSION", "16", "most wait_task calls running at once per client session", str(&r.maxWaits))
+	s.add("max-waits-per-session", "VACE_MCP_MAX_WAITS_PER_SESSION", "16", "most wait_task calls running at once per client session (for stateless 2026-07-28 HTTP clients, per client IP address)", str(&r.maxWaits))
 	s.add("shutdown-grace", "VACE_MCP_SHUTDOWN_GRACE", "10s", "on SIGINT/SIGTERM, how long in-flight calls may finish before they are cancelled", str(&r.grace))
 	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
 	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "vace-output", "where downloaded videos are saved", str(&c.OutputDir))
@@ -243,9 +254,10 @@ func (c *Config) finish(r *raw, s *spec) error {
 		c.BaseURL, rootFlag = s.env("DASHSCOPE_HTTP_BASE_URL"), "DASHSCOPE_HTTP_BASE_URL"
 	}
 	rootGiven := c.BaseURL != ""
+	shownRoot := dashscope.RedactURL(c.BaseURL) // a proxy's user name and password stay out of messages
 	switch {
 	case c.Workspace != "" && rootGiven:
-		bad("--workspace %s and %s %s both choose the API root: give one or the other (--workspace with --region builds the workspace domain's root)", c.Workspace, rootFlag, c.BaseURL)
+		bad("--workspace %s and %s %s both choose the API root: give one or the other (--workspace with --region builds the workspace domain's root)", c.Workspace, rootFlag, shownRoot)
 	case c.Workspace != "" && ok:
 		root, err := region.WorkspaceRoot(c.Workspace)
 		if err != nil {
@@ -255,11 +267,17 @@ func (c *Config) finish(r *raw, s *spec) error {
 	case !rootGiven:
 		c.BaseURL = region.BaseURL
 	case !validRoot(c.BaseURL):
-		bad("%s %q: give the full API root, such as %s", rootFlag, c.BaseURL, dashscope.RegionIntl.BaseURL)
+		bad("%s %q: give the full API root, such as %s", rootFlag, shownRoot, dashscope.RegionIntl.BaseURL)
+	case strings.ContainsAny(c.BaseURL, "?#"):
+		bad("%s %q: remove the query or fragment: the API root is a prefix that every call's path is appended to, such as %s", rootFlag, shownRoot, dashscope.RegionIntl.BaseURL)
+	case dashscope.InsecureRoot(c.BaseURL) && !c.AllowInsecureHTTP:
+		bad("%s %s: plain http:// to a host other than loopback would send the API key unencrypted: use https://, "+
+			"or add --allow-insecure-http (VACE_MCP_ALLOW_INSECURE_HTTP=true) if the network to it is trusted", rootFlag, shownRoot)
 	}
+	c.InsecureBaseURL = dashscope.InsecureRoot(c.BaseURL)
 	if root := dashscope.ClassifyRoot(c.BaseURL); root.Kind != dashscope.RootCustom {
 		if ok && s.set["region"] && root.Region.Name != region.Name {
-			bad("--region %s conflicts with the API root %s, which is in %s (region %s): keys, roots and models only work within one region, so drop one of them", c.Region, c.BaseURL, root.Region.Place, root.Region.Name)
+			bad("--region %s conflicts with the API root %s, which is in %s (region %s): keys, roots and models only work within one region, so drop one of them", c.Region, shownRoot, root.Region.Place, root.Region.Name)
 		}
 		region = root.Region // a vendor root decides the region; a custom one leaves it to --region
 	}
@@ -278,6 +296,12 @@ func (c *Config) finish(r *raw, s *spec) error {
 		bad("--model %s is the %s (%s) name for the model, but the API root %s is in %s (%s): use %s",
 			c.Model, mismatch.ModelRegion.Place, mismatch.ModelRegion.Name, mismatch.Root, mismatch.RootRegion.Place, mismatch.RootRegion.Name, fix)
 	}
+	switch err := dashscope.CheckModel(c.BaseURL, c.EditModel); {
+	case c.EditModel == "":
+		bad("--edit-model must not be empty (default %s)", dashscope.EditModel)
+	case err != nil:
+		bad("--edit-model %s: %v", c.EditModel, err)
+	}
 	c.Region = region.Name
 
 	dur := func(name, v string, dst *time.Duration) {
@@ -294,6 +318,7 @@ func (c *Config) finish(r *raw, s *spec) error {
 	}
 	dur("shutdown-grace", r.grace, &c.ShutdownGrace)
 	dur("read-header-timeout", r.headerTimeout, &c.ReadHeaderTimeout)
+	dur("read-body-timeout", r.bodyTimeout, &c.ReadBodyTimeout)
 	positive := func(name, v string) int64 {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {

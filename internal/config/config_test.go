@@ -222,3 +222,44 @@ func TestToolsAndReadOnlyComeFromFlagsOrEnvironment(t *testing.T) {
 	assert.True(t, IsFlag("tools"), "vace-mcp call passes --tools to the server")
 	assert.True(t, IsBoolFlag("read-only"))
 }
+
+func TestBaseURLRefusesQueriesAndPlainHTTPAndNeverShowsCredentials(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		says string
+	}{
+		{args: []string{"--base-url", "https://proxyuser:pw-secret@gateway.example.com/api/v1?token=1"}, says: `--base-url "https://xxxxx@gateway.example.com/api/v1?token=1": remove the query or fragment`},
+		{args: []string{"--base-url", "https://gateway.example.com/api/v1#top"}, says: "remove the query or fragment"},
+		{env: map[string]string{"DASHSCOPE_HTTP_BASE_URL": "https://gateway.example.com/api/v1?"}, says: "DASHSCOPE_HTTP_BASE_URL"},
+		{args: []string{"--base-url", "http://proxyuser:pw-secret@gateway.example.com/api/v1"},
+			says: "--base-url http://xxxxx@gateway.example.com/api/v1: plain http:// to a host other than loopback would send the API key unencrypted: use https://, or add --allow-insecure-http"},
+		{args: []string{"--base-url", "HTTP://10.0.0.7:8080/api/v1"}, says: "--allow-insecure-http"},
+		{args: []string{"--workspace", "llm-abc", "--base-url", "https://proxyuser:pw-secret@gateway.example.com/api/v1"}, says: "both choose the API root"},
+		{args: []string{"--base-url", "https://proxyuser:pw-secret@dashscope-intl.aliyuncs.com/api/v1", "--model", "wanx2.1-vace-plus"}, says: "API root https://xxxxx@dashscope-intl.aliyuncs.com/api/v1 is in Singapore"},
+		{args: []string{"--base-url", "https://proxyuser:pw-secret@dashscope-intl.aliyuncs.com/api/v1", "--region", "cn"}, says: "conflicts with the API root https://xxxxx@dashscope-intl"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			_, err := parse(t, tc.env, tc.args...)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.says)
+			assert.NotContains(t, err.Error(), "pw-secret")
+			assert.NotContains(t, err.Error(), "proxyuser")
+		})
+	}
+
+	for _, root := range []string{"http://127.0.0.1:9200/api/v1", "http://localhost:8080/api/v1", "http://[::1]/api/v1", "https://u:p@gateway.example.com/api/v1"} {
+		c, err := parse(t, nil, "--base-url", root)
+		require.NoError(t, err, root)
+		assert.Equal(t, root, c.BaseURL, "requests use the root as given")
+		assert.False(t, c.InsecureBaseURL, root)
+	}
+
+	c, err := parse(t, nil, "--base-url", "http://gateway.example.com/api/v1", "--allow-insecure-http")
+	require.NoError(t, err)
+	assert.True(t, c.InsecureBaseURL, "allowed, and marked for the warning at start")
+	c, err = parse(t, map[string]string{"VACE_MCP_ALLOW_INSECURE_HTTP": "true", "DASHSCOPE_BASE_URL": "http://gateway.example.com/api/v1"})
+	require.NoError(t, err)
+	assert.True(t, c.InsecureBaseURL)
+	assert.True(t, IsBoolFlag("allow-insecure-http"))
+}

@@ -9,6 +9,12 @@ import (
 	"net/url"
 )
 
+// MaxResultBytes is the most a result download may be. A result is at most
+// a few seconds of 720p video, a few MB; twice the 50 MB the API takes as an
+// input video leaves room for any of them, and a body larger than that is
+// not one (an upstream that streams without end must not fill the disk).
+const MaxResultBytes = 100 << 20
+
 // ErrResultTooLarge is matched by downloads that exceed their size cap.
 var ErrResultTooLarge = errors.New("dashscope: result larger than the download limit")
 

@@ -170,7 +170,7 @@ func (st *staging) upload(ctx context.Context, c *dashscope.Client) (dashscope.R
 		u, ok := done[l.file.Path]
 		if !ok {
 			var err error
-			u, err = c.Upload(ctx, filepath.Base(l.file.Path), l.file, l.file.Info.Size())
+			u, err = c.UploadFor(ctx, c.ModelFor(st.req), filepath.Base(l.file.Path), l.file, l.file.Info.Size())
 			if err != nil {
 				return nil, &uploadError{field: m.Field, path: l.file.Path, err: err}
 			}
@@ -196,9 +196,11 @@ func (e *uploadError) Unwrap() error { return e.err }
 
 // clientRoots asks the client which directories it shares. Roots describe
 // the client's machine, so they are only asked for over stdio, where client
-// and server share it; a client without roots simply answers with none.
+// and server share it, and only of a client that declared the roots
+// capability: the spec forbids asking the others, and they would never
+// answer, so every refused path would wait out the timeout.
 func (s *Service) clientRoots(ctx context.Context) []string {
-	if sessionID(ctx) != "stdio" {
+	if sessionID(ctx) != "stdio" || !declaresRoots(ctx) {
 		return nil
 	}
 	srv := server.ServerFromContext(ctx)
@@ -216,4 +218,12 @@ func (s *Service) clientRoots(ctx context.Context) []string {
 		uris = append(uris, r.URI)
 	}
 	return uris
+}
+
+// declaresRoots reports whether the client declared the roots capability:
+// mcp-go records it on the session at initialize, and from each request's
+// _meta on the stateless protocol.
+func declaresRoots(ctx context.Context) bool {
+	cs, ok := server.ClientSessionFromContext(ctx).(server.SessionWithClientInfo)
+	return ok && cs.GetClientCapabilities().Roots != nil
 }

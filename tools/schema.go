@@ -160,17 +160,23 @@ func rawArguments(req mcp.CallToolRequest) json.RawMessage {
 // bindArgs decodes a tool call's arguments into args, refusing unknown
 // arguments (names must match exactly) and wrong types with errors that name
 // the argument and say what it takes (the agent reads them and tries again).
+// An integer argument takes any JSON spelling of a whole number (3, 3.0,
+// 30e-1), as JSON Schema's "integer" does.
 func bindArgs(raw json.RawMessage, args any) error {
 	if len(bytes.TrimSpace(raw)) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
 		raw = []byte("{}")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil {
+	var given map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &given); err != nil {
 		return &dashscope.FieldError{Field: "arguments", Problem: "must be a JSON object of named arguments"}
 	}
-	names := argNames(args)
+	fields := argFields(args)
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
 	var unknown []error
-	for name := range fields {
+	for name := range given {
 		if !slices.Contains(names, name) {
 			unknown = append(unknown, &dashscope.FieldError{Field: name, Problem: "is not an argument of this tool; it takes " + strings.Join(names, ", ")})
 		}
@@ -178,6 +184,23 @@ func bindArgs(raw json.RawMessage, args any) error {
 	if len(unknown) > 0 {
 		slices.SortFunc(unknown, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return errors.Join(unknown...)
+	}
+	rewritten := false
+	for _, f := range fields {
+		v, ok := given[f.name]
+		if !ok || !isInteger(f.typ) {
+			continue
+		}
+		lit, err := integerLiteral(v)
+		if err != nil {
+			return &dashscope.FieldError{Field: f.name, Problem: err.Error()}
+		}
+		if !bytes.Equal(lit, v) {
+			given[f.name], rewritten = lit, true
+		}
+	}
+	if rewritten {
+		raw, _ = json.Marshal(given) // values that were just decoded always encode
 	}
 	err := json.Unmarshal(raw, args)
 	var typeErr *json.UnmarshalTypeError
@@ -214,9 +237,15 @@ func jsonKind(t reflect.Type) string {
 	return "a JSON " + t.Kind().String()
 }
 
-// argNames lists the JSON names of an args type's fields, embedded ones included.
-func argNames(args any) []string {
-	var names []string
+// argField is one argument of an args type: its JSON name and Go type.
+type argField struct {
+	name string
+	typ  reflect.Type
+}
+
+// argFields lists an args type's arguments in order, embedded ones included.
+func argFields(args any) []argField {
+	var fields []argField
 	var walk func(t reflect.Type)
 	walk = func(t reflect.Type) {
 		for t.Kind() == reflect.Pointer {
@@ -228,11 +257,71 @@ func argNames(args any) []string {
 			switch {
 			case f.Anonymous && name == "":
 				walk(f.Type)
-			case name != "" && name != "-":
-				names = append(names, name)
+			case name != "" && name != "-" && !slices.ContainsFunc(fields, func(a argField) bool { return a.name == name }):
+				fields = append(fields, argField{name, f.Type})
 			}
 		}
 	}
 	walk(reflect.TypeOf(args))
-	return slices.Compact(names)
+	return fields
+}
+
+// isInteger reports whether an argument of type t is read from a JSON integer.
+func isInteger(t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return true
+	}
+	return false
+}
+
+// integerLiteral rewrites a JSON number that is a whole number, however it
+// is spelled (3.0, 3e0, 30e-1, -0.0), as a plain integer. It works on the
+// decimal digits, so the value is exact at any size and never rounded
+// through float64. Anything that is not a number is returned as it is, for
+// the decoder to name its type.
+func integerLiteral(v json.RawMessage) (json.RawMessage, error) {
+	num := string(bytes.TrimSpace(v))
+	if num == "" || (num[0] != '-' && (num[0] < '0' || num[0] > '9')) {
+		return v, nil
+	}
+	notWhole := fmt.Errorf("must be an integer, not %s", num)
+	outOfRange := fmt.Errorf("is out of range: %s", num)
+	mant, e, hasExp := strings.Cut(strings.ToLower(strings.TrimPrefix(num, "-")), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(whole+frac, "0")
+	if digits == "" {
+		return json.RawMessage("0"), nil // zero, whatever its exponent
+	}
+	exp := 0
+	if hasExp {
+		// An exponent beyond 32 bits outweighs every digit a message can hold.
+		n, err := strconv.ParseInt(e, 10, 32)
+		switch {
+		case err != nil && strings.HasPrefix(e, "-"):
+			return nil, notWhole
+		case err != nil:
+			return nil, outOfRange
+		}
+		exp = int(n)
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	exp += len(digits) - len(trimmed) - len(frac)
+	switch {
+	case exp < 0:
+		return nil, notWhole
+	case len(trimmed)+exp > 19: // more digits than any int64 has
+		return nil, outOfRange
+	}
+	lit := trimmed + strings.Repeat("0", exp)
+	if strings.HasPrefix(num, "-") {
+		lit = "-" + lit
+	}
+	if _, err := strconv.ParseInt(lit, 10, 64); err != nil {
+		return nil, outOfRange
+	}
+	return json.RawMessage(lit), nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/media"
 )
 
 // TaskIDArgs are the arguments of get_task, cancel_task and download_video.
@@ -82,8 +83,7 @@ func (s *Service) getTask() server.ServerTool {
 
 func (s *Service) waitTask() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("wait_task",
-		"Wait up to timeout_seconds for a task to end, with progress. Returns the task (video_url on success); "+
-			"if done is false, call again. Jobs take 5-10 minutes; waiting is free.",
+		"Wait up to timeout_seconds for a task to end, with progress; if done is false, call again. Jobs take 1-10 minutes.",
 		inputSchema(&WaitTaskArgs{}, props{
 			"task_id":         taskIDProp,
 			"timeout_seconds": {desc: "Longest wait for this call.", min: num(1), max: num(MaxWaitSeconds), def: DefaultWaitSeconds},
@@ -249,7 +249,7 @@ func (s *Service) download(ctx context.Context, r *TaskResult) error {
 		return errors.New("downloads are off on this server")
 	}
 	name := "vace-" + r.TaskID + ".mp4"
-	if p, ok := s.opts.Outputs.Existing(name); ok {
+	if p, ok := s.opts.Outputs.Existing(name, isMP4); ok {
 		r.LocalPath = p
 		return nil
 	}
@@ -258,13 +258,27 @@ func (s *Service) download(ctx context.Context, r *TaskResult) error {
 	path, err := s.opts.Outputs.Save(name, func(w io.Writer) error {
 		_, err := s.client.Download(ctx, r.VideoURL, w, s.opts.MaxDownloadBytes)
 		return err
-	})
+	}, isMP4)
 	if err != nil {
 		s.log.Warn("download failed", slog.String("task_id", r.TaskID), slog.String("error", err.Error()))
 		return err
 	}
 	s.log.Info("downloaded", slog.String("task_id", r.TaskID), slog.String("path", path))
 	r.LocalPath = path
+	return nil
+}
+
+// isMP4 is the check a result passes before it is saved or reused: the
+// service makes MP4 videos, so anything else (an error page served with 200,
+// a cut-off file) is refused rather than kept as vace-<id>.mp4.
+func isMP4(r io.ReaderAt, size int64) error {
+	info, err := media.Inspect(r, size)
+	switch {
+	case err != nil:
+		return fmt.Errorf("the download is not a complete MP4 video (%v)", err)
+	case info.Format != "mp4":
+		return fmt.Errorf("the download is %s, not an MP4 video", info.MIME)
+	}
 	return nil
 }
 
@@ -306,11 +320,11 @@ var taskListSchema = outputSchema(&TaskList{}, "tasks", "total")
 
 func (s *Service) listTasks() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("list_tasks",
-		"List this account's tasks of a window of at most 24 hours, newest first: find a lost task_id, or one whose submission's outcome was unknown.",
+		"List this account's tasks of a window of at most 24 h, newest first: find a lost task_id or an unknown outcome.",
 		inputSchema(&ListTasksArgs{}, props{
 			"status":     {desc: "Only tasks in this state.", enum: strs(listStatuses)},
-			"start_time": {desc: "Earliest submission, RFC 3339; default end_time - 24 h."},
-			"end_time":   {desc: "Latest submission, RFC 3339; default now."},
+			"start_time": {desc: "RFC 3339; default end_time - 24 h."},
+			"end_time":   {desc: "RFC 3339; default now."},
 			"page_no":    {desc: "Page to return.", min: num(1), def: 1},
 			"page_size":  {desc: "Tasks per page.", min: num(1), max: num(maxPageSize), def: 10},
 		}))
@@ -348,7 +362,7 @@ func (s *Service) listTasks() server.ServerTool {
 // filter checks the arguments and turns them into a list filter.
 func (a ListTasksArgs) filter(now time.Time) (dashscope.ListFilter, error) {
 	var fe []error
-	f := dashscope.ListFilter{Status: a.Status}
+	f := dashscope.ListFilter{Status: a.Status, AllModels: true} // both models' tasks; each row names its model
 	parse := func(field, v string) time.Time {
 		if v == "" {
 			return time.Time{}

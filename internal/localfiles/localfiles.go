@@ -11,7 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 )
 
 // ErrNoAllowedDirs is matched by errors for local paths when no directory is allowed.
@@ -23,6 +25,10 @@ var ErrOutside = errors.New("outside the allowed directories")
 // Policy is a set of directories whose files may be read.
 type Policy struct {
 	dirs []string // absolute, cleaned, symlinks resolved
+	// named are the same directories as they were given (absolute and
+	// cleaned, links kept), so that a path can be judged inside or out
+	// before anything about it is looked up.
+	named []string
 }
 
 // NewPolicy allows the given directories, which must exist.
@@ -33,7 +39,8 @@ func NewPolicy(dirs []string) (*Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--allow-dir %s: %w", d, err)
 		}
-		p.dirs = append(p.dirs, real)
+		abs, _ := filepath.Abs(d) // realDir has made it absolute already
+		p.dirs, p.named = append(p.dirs, real), append(p.named, abs)
 	}
 	return p, nil
 }
@@ -44,14 +51,15 @@ func (p *Policy) Dirs() []string { return append([]string(nil), p.dirs...) }
 // WithRoots returns a policy that also allows the client's roots (file://
 // URIs); roots that are not existing local directories are ignored.
 func (p *Policy) WithRoots(uris []string) *Policy {
-	out := &Policy{dirs: p.Dirs()}
+	out := &Policy{dirs: p.Dirs(), named: append([]string(nil), p.named...)}
 	for _, u := range uris {
 		path, err := fromFileURL(u)
 		if err != nil {
 			continue
 		}
 		if real, err := realDir(path); err == nil {
-			out.dirs = append(out.dirs, real)
+			abs, _ := filepath.Abs(path)
+			out.dirs, out.named = append(out.dirs, real), append(out.named, abs)
 		}
 	}
 	return out
@@ -97,7 +105,9 @@ type File struct {
 
 // Open opens a local file named by an absolute path or a file:// URL, if it
 // is a regular file inside an allowed directory. Errors say what is wrong
-// and how to fix it.
+// and how to fix it, but of a path outside the allowed directories they say
+// only that: whether it exists, or where a link leads, is none of the
+// caller's business.
 func (p *Policy) Open(s string) (*File, error) {
 	path := s
 	if strings.HasPrefix(s, "file:") {
@@ -118,19 +128,14 @@ func (p *Policy) Open(s string) (*File, error) {
 		return nil, fmt.Errorf("%w: %q is a local path, but no directory is allowed; start the server with --allow-dir DIR (or use a client that shares its roots), or give an http(s) URL",
 			ErrNoAllowedDirs, s)
 	}
-	real, err := filepath.EvalSymlinks(filepath.Clean(path))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%q does not exist", s)
-		}
-		return nil, fmt.Errorf("%q cannot be read: %v", s, errors.Unwrap(err))
-	}
-	if !p.allows(real) {
-		what := fmt.Sprintf("%q is", s)
-		if real != filepath.Clean(path) {
-			what = fmt.Sprintf("%q is a link to %s,", s, real)
-		}
-		return nil, fmt.Errorf("%s %w (%s); allow its directory with --allow-dir", what, ErrOutside, strings.Join(p.dirs, ", "))
+	real, err := p.resolve(filepath.Clean(path), maxLinks)
+	switch {
+	case errors.Is(err, ErrOutside):
+		return nil, fmt.Errorf("%q is %w (%s) or a link out of them; allow its directory with --allow-dir", s, ErrOutside, strings.Join(p.dirs, ", "))
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%q does not exist", s)
+	case err != nil:
+		return nil, fmt.Errorf("%q cannot be read: %v", s, reason(err))
 	}
 	st, err := os.Lstat(real)
 	if err != nil {
@@ -152,14 +157,86 @@ func (p *Policy) Open(s string) (*File, error) {
 	return &File{File: f, Path: real, Info: fst}, nil
 }
 
-func (p *Policy) allows(real string) bool {
-	for _, d := range p.dirs {
-		rel, err := filepath.Rel(d, real)
-		if err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
+// maxLinks bounds the links followed for one path, as the kernel's ELOOP does.
+const maxLinks = 40
+
+// errTooManyLinks is a path whose links go round in a loop inside the allowed directories.
+var errTooManyLinks = errors.New("too many levels of symbolic links")
+
+// resolve follows the links of path to the real file, like
+// filepath.EvalSymlinks, but learns nothing about the outside on the
+// caller's behalf: a path that is, or whose links lead, outside the allowed
+// directories is ErrOutside whether or not its target exists, and
+// fs.ErrNotExist means a name missing inside them.
+func (p *Policy) resolve(path string, links int) (string, error) {
+	if !p.contains(path) {
+		return "", ErrOutside // judged by name alone: nothing outside is looked up
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err == nil {
+		if !p.contains(real) {
+			return "", ErrOutside
+		}
+		return real, nil
+	}
+	// The path cannot be followed to its end. Find the deepest ancestor
+	// that resolves; if that lies outside, the failure is a fact about the
+	// outside and must not be told.
+	dir, rest := filepath.Dir(path), filepath.Base(path)
+	realDir, dirErr := filepath.EvalSymlinks(dir)
+	for dirErr != nil {
+		if filepath.Dir(dir) == dir {
+			return "", err
+		}
+		dir, rest = filepath.Dir(dir), filepath.Join(filepath.Base(dir), rest)
+		realDir, dirErr = filepath.EvalSymlinks(dir)
+	}
+	if !p.contains(realDir) {
+		return "", ErrOutside
+	}
+	first, tail, _ := strings.Cut(rest, string(filepath.Separator))
+	next := filepath.Join(realDir, first)
+	st, err := os.Lstat(next)
+	switch {
+	case err != nil:
+		return "", err // missing, unreadable or not a directory, inside
+	case st.Mode()&fs.ModeSymlink == 0:
+		return "", &fs.PathError{Op: "stat", Path: path, Err: syscall.ENOTDIR} // a file where the path needs a directory
+	case links == 0:
+		return "", errTooManyLinks
+	}
+	// A link whose target cannot be followed: judge the target as a path
+	// of its own, so that a link out fails as any outside path does.
+	target, err := os.Readlink(next)
+	if err != nil {
+		return "", err
+	}
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(realDir, target)
+	}
+	return p.resolve(filepath.Join(target, tail), links-1)
+}
+
+// contains reports whether path is an allowed directory or lies inside one,
+// comparing names only.
+func (p *Policy) contains(path string) bool {
+	for _, d := range slices.Concat(p.dirs, p.named) {
+		rel, err := filepath.Rel(d, path)
+		if err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel) {
 			return true
 		}
 	}
 	return false
+}
+
+// reason is why a path inside the allowed directories cannot be followed,
+// without the paths the error may name.
+func reason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // fromFileURL reads a file:// URL (host empty or localhost).

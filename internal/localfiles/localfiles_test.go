@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -45,7 +47,7 @@ func TestOpenAllowsOnlyRegularFilesInsideAllowedDirectories(t *testing.T) {
 		{"a link that stays inside", filepath.Join(allowed, "alias.mp4"), ""},
 		{"dot-dot that would stay inside", filepath.Join(allowed, "sub") + "/../clip.mp4", "contains '..'"},
 		{"dot-dot out", allowed + "/../media-private/secret.txt", "contains '..'"},
-		{"a link out", filepath.Join(allowed, "escape.mp4"), "is a link to"},
+		{"a link out", filepath.Join(allowed, "escape.mp4"), "outside the allowed directories"},
 		{"through a directory link out", filepath.Join(allowed, "dirlink", "secret.txt"), "outside the allowed directories"},
 		{"a sibling sharing the prefix", filepath.Join(outside, "secret.txt"), "outside the allowed directories"},
 		{"a directory", filepath.Join(allowed, "sub"), "a directory"},
@@ -68,6 +70,90 @@ func TestOpenAllowsOnlyRegularFilesInsideAllowedDirectories(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.says)
 		})
 	}
+}
+
+// TestOutsidePathsAreRefusedWithOneMessage probes the outside through every
+// door an agent has (a missing or existing file, a link in, /proc/self): the
+// answer is the same sentence, with nothing of the outside in it.
+func TestOutsidePathsAreRefusedWithOneMessage(t *testing.T) {
+	allowed, outside := layout(t)
+	require.NoError(t, os.Symlink(filepath.Join(outside, "missing.txt"), filepath.Join(allowed, "dangling-out.mp4")))
+	require.NoError(t, os.Symlink("../media-private/secret.txt", filepath.Join(allowed, "relative-out.mp4")))
+	require.NoError(t, os.Symlink(filepath.Join(outside, "loop"), filepath.Join(allowed, "loop.mp4")))
+	require.NoError(t, os.Symlink(filepath.Join(allowed, "loop.mp4"), filepath.Join(outside, "loop")))
+	p, err := NewPolicy([]string{allowed})
+	require.NoError(t, err)
+
+	paths := []string{
+		filepath.Join(outside, "secret.txt"),
+		filepath.Join(outside, "missing.txt"),
+		filepath.Join(outside, "missing", "deeper.txt"),
+		"file://" + filepath.Join(outside, "secret.txt"),
+		filepath.Join(allowed, "escape.mp4"),
+		filepath.Join(allowed, "dangling-out.mp4"),
+		filepath.Join(allowed, "relative-out.mp4"),
+		filepath.Join(allowed, "loop.mp4"),
+		filepath.Join(allowed, "dirlink", "secret.txt"),
+		filepath.Join(allowed, "dirlink", "missing.txt"),
+		"/proc/self/exe",
+		"/proc/self/cwd/x.mp4",
+		"/proc/self/root" + filepath.Join(allowed, "clip.mp4"),
+	}
+	want := ""
+	for _, path := range paths {
+		_, err := p.Open(path)
+		require.ErrorIs(t, err, ErrOutside, path)
+		msg := strings.ReplaceAll(err.Error(), strconv.Quote(path), "PATH")
+		if want == "" {
+			want = msg
+		}
+		assert.Equal(t, want, msg, path)
+	}
+	assert.NotContains(t, want, outside)
+	assert.NotContains(t, want, "exist")
+}
+
+// TestInsidePathsKeepTheirReasons: a file missing or broken inside the
+// allowed directories is told apart, as that is the caller's to fix.
+func TestInsidePathsKeepTheirReasons(t *testing.T) {
+	allowed, _ := layout(t)
+	require.NoError(t, os.Symlink(filepath.Join(allowed, "gone.mp4"), filepath.Join(allowed, "dangling.mp4")))
+	require.NoError(t, os.Symlink("loop-b.mp4", filepath.Join(allowed, "loop-a.mp4")))
+	require.NoError(t, os.Symlink("loop-a.mp4", filepath.Join(allowed, "loop-b.mp4")))
+	p, err := NewPolicy([]string{allowed})
+	require.NoError(t, err)
+	for path, says := range map[string]string{
+		filepath.Join(allowed, "nope.mp4"):           "does not exist",
+		filepath.Join(allowed, "nope", "deeper.mp4"): "does not exist",
+		filepath.Join(allowed, "dangling.mp4"):       "does not exist",
+		filepath.Join(allowed, "clip.mp4", "x.mp4"):  "not a directory",
+		filepath.Join(allowed, "loop-a.mp4"):         "too many levels of symbolic links",
+		filepath.Join(allowed, "sub"):                "a directory",
+		allowed:                                      "a directory",
+	} {
+		_, err := p.Open(path)
+		require.Error(t, err, path)
+		assert.NotErrorIs(t, err, ErrOutside, path)
+		assert.Contains(t, err.Error(), says, path)
+		assert.Equal(t, 1, strings.Count(err.Error(), allowed), "only the path given is named: %v", err)
+	}
+}
+
+// TestAllowedDirectoriesGivenThroughALinkWork: a directory given by a name
+// that is a link is inside under both names.
+func TestAllowedDirectoriesGivenThroughALinkWork(t *testing.T) {
+	allowed, _ := layout(t)
+	link := filepath.Join(t.TempDir(), "media-link")
+	require.NoError(t, os.Symlink(allowed, link))
+	p, err := NewPolicy([]string{link})
+	require.NoError(t, err)
+	for _, path := range []string{filepath.Join(link, "clip.mp4"), filepath.Join(allowed, "clip.mp4")} {
+		f, err := p.Open(path)
+		require.NoError(t, err, path)
+		f.Close()
+	}
+	_, err = p.Open(filepath.Join(link, "nope.mp4"))
+	assert.ErrorContains(t, err, "does not exist")
 }
 
 func TestDevicesAreRefused(t *testing.T) {

@@ -34,10 +34,14 @@ func (o *OutputDir) ensure() error {
 // Dir is the directory's absolute path.
 func (o *OutputDir) Dir() string { return o.dir }
 
+// Check judges a file's content: nil if it is what it should be.
+type Check func(r io.ReaderAt, size int64) error
+
 // Save writes a file named name (a plain file name, no directories) by
-// calling write on a temporary file in the same directory, then renaming it
-// into place. If write fails, nothing is left behind.
-func (o *OutputDir) Save(name string, write func(io.Writer) error) (string, error) {
+// calling write on a temporary file in the same directory, then check on
+// what was written, then renaming it into place. If write or check fails,
+// nothing is left behind: a file of that name is always one that passed.
+func (o *OutputDir) Save(name string, write func(io.Writer) error, check Check) (string, error) {
 	if name == "" || name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return "", fmt.Errorf("output name %q must be a plain file name", name)
 	}
@@ -61,6 +65,13 @@ func (o *OutputDir) Save(name string, write func(io.Writer) error) (string, erro
 	if err := tmp.Sync(); err != nil {
 		return "", err
 	}
+	st, err := tmp.Stat()
+	if err != nil {
+		return "", err
+	}
+	if err := check(tmp, st.Size()); err != nil {
+		return "", err
+	}
 	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes files private; a saved video is an ordinary file
 		return "", err
 	}
@@ -75,11 +86,21 @@ func (o *OutputDir) Save(name string, write func(io.Writer) error) (string, erro
 	return final, nil
 }
 
-// Existing returns the path of a saved file, if there is one.
-func (o *OutputDir) Existing(name string) (string, bool) {
+// Existing returns the path of a saved file, if there is one that passes
+// check: a file put there by other means (or by an older version that did
+// not check) is not taken for a result, and the next Save replaces it.
+func (o *OutputDir) Existing(name string, check Check) (string, bool) {
+	if name != filepath.Base(name) {
+		return "", false
+	}
 	p := filepath.Join(o.dir, name)
-	st, err := os.Stat(p)
-	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || name != filepath.Base(name) {
+	f, err := openNoFollow(p)
+	if err != nil {
+		return "", false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || check(f, st.Size()) != nil {
 		return "", false
 	}
 	return p, true

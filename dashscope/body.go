@@ -121,6 +121,12 @@ func (r VideoOutpainting) body() (any, any) {
 		videoOutpaintingParameters{r.PromptExtend, r.TopScale, r.BottomScale, r.LeftScale, r.RightScale, r.Seed, r.Watermark}
 }
 
+func (ImageReference) model(c *Client) string   { return c.model }
+func (VideoRepainting) model(c *Client) string  { return c.model }
+func (VideoEdit) model(c *Client) string        { return c.model }
+func (VideoExtension) model(c *Client) string   { return c.model }
+func (VideoOutpainting) model(c *Client) string { return c.model }
+
 // RequestBody is the JSON the service receives for r under model:
 // {"model", "input": {"function", …}, "parameters": {…}}, fields in the
 // order the vendor documents them, unset optional fields left out.
@@ -160,9 +166,9 @@ type Media struct {
 	Limits MediaLimits
 }
 
-// FieldLimits is what the service accepts in a media field of a VACE
+// vaceLimits is what the service accepts in a media field of a VACE
 // function: a video, a short clip, or an image.
-func FieldLimits(field string) MediaLimits {
+func vaceLimits(field string) MediaLimits {
 	switch field {
 	case "video_url", "mask_video_url":
 		return VACEVideo
@@ -177,13 +183,13 @@ type mediaList []Media
 
 func (l *mediaList) one(name, u string) {
 	if u != "" {
-		*l = append(*l, Media{Field: name, Name: name, URL: u, Limits: FieldLimits(name)})
+		*l = append(*l, Media{Field: name, Name: name, URL: u, Limits: vaceLimits(name)})
 	}
 }
 
 func (l *mediaList) many(name string, us []string) {
 	for i, u := range us {
-		*l = append(*l, Media{Field: name + "[" + strconv.Itoa(i) + "]", Name: name, URL: u, Limits: FieldLimits(name)})
+		*l = append(*l, Media{Field: name + "[" + strconv.Itoa(i) + "]", Name: name, URL: u, Limits: vaceLimits(name)})
 	}
 }
 

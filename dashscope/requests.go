@@ -141,6 +141,8 @@ type Request interface {
 	// Two requests with the same canonical form make the same video.
 	Canonical() Request
 
+	// model is the model the request is for: the client's VACE model, or its editing model.
+	model(c *Client) string
 	body() (input, parameters any)
 }
 

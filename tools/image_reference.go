@@ -25,7 +25,7 @@ func (s *Service) imageReference() server.ServerTool {
 		"Make a video from 1-3 images of subjects (people, animals, things) and at most one background.",
 		props{
 			"prompt":         promptProp("What the video shows, naming the images' subjects"),
-			"ref_images_url": {desc: "Images: " + mediaText("ref_images_url") + ".", minItems: 1, maxItems: dashscope.MaxRefImages},
+			"ref_images_url": {desc: "Images: " + mediaText(dashscope.VACEImage) + ".", minItems: 1, maxItems: dashscope.MaxRefImages},
 			"obj_or_bg":      {desc: "Each image's role, in order; needed with 2+ images.", itemEnum: strs(dashscope.Roles), minItems: 1, maxItems: dashscope.MaxRefImages},
 			"size":           sizeProp,
 		})

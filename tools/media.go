@@ -12,8 +12,7 @@ import (
 // mediaText says briefly what a media field takes, for its description:
 // "MP4, ≥16 fps, ≤50 MB, first 5 s used". The facts come from package
 // dashscope; the short form is for the model, whose context every byte costs.
-func mediaText(field string) string {
-	l := dashscope.FieldLimits(field)
+func mediaText(l dashscope.MediaLimits) string {
 	names := make([]string, len(l.Formats))
 	for i, f := range l.Formats {
 		names[i] = f.String()
@@ -28,7 +27,10 @@ func mediaText(field string) string {
 	if l.MaxBytes > 0 {
 		parts = append(parts, fmt.Sprintf("≤%g MB", float64(l.MaxBytes)/1e6))
 	}
-	if l.MaxDuration > 0 {
+	switch {
+	case l.MinDuration > 0 && l.MaxDuration > 0:
+		parts = append(parts, strings.TrimSuffix(seconds(l.MinDuration), " s")+"-"+seconds(l.MaxDuration))
+	case l.MaxDuration > 0:
 		parts = append(parts, "≤"+seconds(l.MaxDuration))
 	}
 	if l.CutDuration > 0 {

@@ -25,19 +25,21 @@ type TaskResult struct {
 	SubmitTime string `json:"submit_time,omitempty"`
 	EndTime    string `json:"end_time,omitempty"`
 	// AgeSeconds is the time since submission (or, once done, how long the task took).
-	AgeSeconds    float64          `json:"age_seconds,omitempty"`
-	VideoURL      string           `json:"video_url,omitempty"`
-	ExpiresAt     string           `json:"expires_at,omitempty"`
-	Usage         *dashscope.Usage `json:"usage,omitempty"`
-	ErrorCode     string           `json:"error_code,omitempty"`
-	ErrorMessage  string           `json:"error_message,omitempty"`
-	ActualPrompt  string           `json:"actual_prompt,omitempty"`
-	Duplicate     bool             `json:"duplicate,omitempty"`
-	LocalPath     string           `json:"local_path,omitempty"`
-	Warnings      []string         `json:"warnings,omitempty"`
-	WaitedSeconds float64          `json:"waited_seconds,omitempty"`
-	Next          string           `json:"next,omitempty"`
-	Simulated     bool             `json:"simulated,omitempty"`
+	AgeSeconds float64          `json:"age_seconds,omitempty"`
+	VideoURL   string           `json:"video_url,omitempty"`
+	ExpiresAt  string           `json:"expires_at,omitempty"`
+	Usage      *dashscope.Usage `json:"usage,omitempty"`
+	// BilledSeconds is what the task is billed for (wan2.7-videoedit: input plus output seconds).
+	BilledSeconds float64  `json:"billed_seconds,omitempty"`
+	ErrorCode     string   `json:"error_code,omitempty"`
+	ErrorMessage  string   `json:"error_message,omitempty"`
+	ActualPrompt  string   `json:"actual_prompt,omitempty"`
+	Duplicate     bool     `json:"duplicate,omitempty"`
+	LocalPath     string   `json:"local_path,omitempty"`
+	Warnings      []string `json:"warnings,omitempty"`
+	WaitedSeconds float64  `json:"waited_seconds,omitempty"`
+	Next          string   `json:"next,omitempty"`
+	Simulated     bool     `json:"simulated,omitempty"`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
@@ -60,6 +62,7 @@ func (s *Service) taskResult(t *dashscope.Task, now time.Time) TaskResult {
 		r.AgeSeconds = roundSeconds(end.Sub(t.SubmitTime.Time))
 	}
 	r.Usage = t.Usage
+	r.BilledSeconds = t.Usage.BilledSeconds()
 	if exp := expiry(t); !exp.IsZero() {
 		r.ExpiresAt = rfc3339(exp)
 	}
@@ -108,14 +111,14 @@ func (s *Service) summary(r TaskResult) string {
 	switch dashscope.TaskStatus(r.Status) {
 	case dashscope.StatusSucceeded:
 		fmt.Fprintf(&b, "%s SUCCEEDED after %s: %s", what, human(r.AgeSeconds), r.VideoURL)
-		if r.Usage != nil && r.Usage.VideoDuration > 0 {
-			fmt.Fprintf(&b, " (%gs of video)", r.Usage.VideoDuration)
+		if r.BilledSeconds > 0 {
+			fmt.Fprintf(&b, " (%g s billed)", r.BilledSeconds)
 		}
 		if r.ExpiresAt != "" {
 			fmt.Fprintf(&b, ". The link expires at %s.", r.ExpiresAt)
 		}
 	case dashscope.StatusFailed:
-		fmt.Fprintf(&b, "%s FAILED: %s: %s. %s", what, r.ErrorCode, r.ErrorMessage, r.Next)
+		fmt.Fprintf(&b, "%s FAILED (%s), DashScope said: %q. %s", what, r.ErrorCode, r.ErrorMessage, r.Next)
 	case dashscope.StatusCanceled:
 		fmt.Fprintf(&b, "%s was CANCELED. %s", what, r.Next)
 	case dashscope.StatusUnknown:

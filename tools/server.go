@@ -18,6 +18,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/clientid"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 )
 
@@ -42,7 +43,8 @@ type Options struct {
 	// DuplicateWindow is how long an identical submission returns the earlier
 	// task instead of paying again (default 15 min).
 	DuplicateWindow time.Duration
-	// MaxWaitsPerSession caps concurrent wait_task calls per client session (default 16).
+	// MaxWaitsPerSession caps concurrent wait_task calls per client session,
+	// or per client address for stateless HTTP requests (default 16).
 	MaxWaitsPerSession int
 	// MaxWaits caps concurrent wait_task calls in all (default 256).
 	MaxWaits int
@@ -53,7 +55,7 @@ type Options struct {
 	Files *localfiles.Policy
 	// Outputs is where download_video saves videos (downloads are off when nil).
 	Outputs *localfiles.OutputDir
-	// MaxDownloadBytes caps a downloaded video (default 500 MB).
+	// MaxDownloadBytes caps a downloaded video (default dashscope.MaxResultBytes).
 	MaxDownloadBytes int64
 	// Tools names the tools and groups to offer (--tools; default all); see Select.
 	Tools []string
@@ -94,7 +96,7 @@ func New(opts Options) *Service {
 		opts.Files, _ = localfiles.NewPolicy(nil)
 	}
 	if opts.MaxDownloadBytes <= 0 {
-		opts.MaxDownloadBytes = 500 << 20
+		opts.MaxDownloadBytes = dashscope.MaxResultBytes
 	}
 	return &Service{
 		client: opts.Client,
@@ -108,7 +110,7 @@ func New(opts Options) *Service {
 // Tools returns every tool, in the order tools/list shows them.
 func (s *Service) Tools() []server.ServerTool {
 	return []server.ServerTool{
-		s.imageReference(), s.videoRepainting(), s.videoEdit(), s.videoExtension(), s.videoOutpainting(),
+		s.imageReference(), s.videoRepainting(), s.videoEdit(), s.videoExtension(), s.videoOutpainting(), s.videoInstructEdit(),
 		s.getTask(), s.waitTask(), s.downloadVideo(), s.cancelTask(), s.listTasks(),
 	}
 }
@@ -146,13 +148,15 @@ func (s *Service) Instructions(offered []server.ServerTool) string {
 			editing = append(editing, t.Tool.Name)
 		}
 	}
-	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's wan2.1-vace-plus model."
+	text := "vace-mcp edits and generates short videos with Alibaba Cloud DashScope's models: wan2.1-vace-plus (VACE: " +
+		"reference images, repainting, masked edits, extension, outpainting; 5 s, no sound) and wan2.7-videoedit " +
+		"(video_instruct_edit: instruction and style edits of a 2-10 s clip, with sound, up to 1080P)."
 	if len(editing) > 0 {
 		text += " The editing tools (" + strings.Join(editing, ", ") + ") each submit a paid job " +
-			"(about USD 0.10 per generated second, 5 s videos) and return a task_id at once."
+			"(about USD 0.10 per second of video) and return a task_id at once."
 	}
 	if slices.Contains(names, "wait_task") {
-		text += " Jobs take 5-10 minutes: call wait_task with the task_id " +
+		text += " Jobs take 1-10 minutes: call wait_task with the task_id " +
 			"until done is true (each call waits at most timeout_seconds, default 40, and reports progress)."
 	}
 	text += " Videos and task ids expire after 24 hours"
@@ -234,8 +238,8 @@ type waitSlots struct {
 	max           int
 }
 
-// acquire takes a slot for a wait in session. Requests of the stateless
-// protocol revision carry no session (""): they count only against the total.
+// acquire takes a slot for a wait in session (see sessionID); "" counts
+// only against the total.
 func (w *waitSlots) acquire(session string) (release func(), err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -262,9 +266,12 @@ func (w *waitSlots) acquire(session string) (release func(), err error) {
 	}, nil
 }
 
+// sessionID names the client a request comes from: its MCP session or, for
+// requests of the stateless protocol revision, which carry none, the client
+// the transport named (see clientid); "" when neither is known.
 func sessionID(ctx context.Context) string {
-	if cs := server.ClientSessionFromContext(ctx); cs != nil {
+	if cs := server.ClientSessionFromContext(ctx); cs != nil && cs.SessionID() != "" {
 		return cs.SessionID()
 	}
-	return ""
+	return clientid.From(ctx)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
+	"github.com/vace-mcp/vace-mcp/internal/clientid"
 )
 
 func TestAPanickingHandlerBecomesAToolErrorAndTheServerGoesOn(t *testing.T) {
@@ -66,4 +67,15 @@ func TestWaitSlotsBoundWaitsPerSessionAndInAll(t *testing.T) {
 	}
 	_, err = sessionless.acquire("")
 	assert.ErrorContains(t, err, "the server already has 3")
+}
+
+func TestStatelessRequestsCountAgainstTheClientTheTransportNamed(t *testing.T) {
+	w := &waitSlots{perSession: map[string]int{}, maxPerSession: 1, max: 3}
+	ctx := clientid.With(context.Background(), "http-client:192.0.2.7")
+	_, err := w.acquire(sessionID(ctx))
+	require.NoError(t, err)
+	_, err = w.acquire(sessionID(ctx))
+	assert.ErrorContains(t, err, "this client already has 1", "no session, yet one client")
+	_, err = w.acquire(sessionID(clientid.With(context.Background(), "http-client:192.0.2.8")))
+	assert.NoError(t, err, "another client has a cap of its own")
 }

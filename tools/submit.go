@@ -33,10 +33,10 @@ type submitArgs interface {
 // The descriptions shared by the submit tools' arguments.
 var (
 	commonProps = props{
-		"prompt_extend":   {desc: "Let the service rewrite the prompt.", def: dashscope.DefaultPromptExtend},
-		"seed":            {desc: "For repeatable output.", min: num(0), max: num(dashscope.MaxSeed)},
+		"prompt_extend":   {desc: "Service may rewrite the prompt.", def: dashscope.DefaultPromptExtend},
+		"seed":            {desc: "Repeatable output.", min: num(0), max: num(dashscope.MaxSeed)},
 		"watermark":       {desc: "Mark as AI-generated.", def: dashscope.DefaultWatermark},
-		"allow_duplicate": {desc: "Pay again for a request identical to a recent one."},
+		"allow_duplicate": {desc: "Pay again for a repeat of a recent request."},
 	}
 	sizeProp = prop{desc: "Output width*height.", enum: strs(dashscope.Sizes), def: dashscope.DefaultSize}
 )
@@ -46,18 +46,23 @@ func promptProp(what string) prop {
 }
 
 func videoProp(what string) prop {
-	return prop{desc: what + ": " + mediaText("video_url") + "."}
+	return prop{desc: what + ": " + mediaText(dashscope.VACEVideo) + "."}
 }
 
 func subjectImageProp() prop {
-	return prop{desc: "Subject image to use: " + mediaText("ref_images_url") + ".", minItems: 1, maxItems: dashscope.MaxSubjectImages}
+	return prop{desc: "Subject image to use: " + mediaText(dashscope.VACEImage) + ".", minItems: 1, maxItems: dashscope.MaxSubjectImages}
 }
 
-// submitSuffix ends every editing tool's description.
-const submitSuffix = " Paid (about USD 0.10 per video second); returns a task_id, then use wait_task. URLs may be local paths."
+// submitSuffix ends every VACE editing tool's description.
+const submitSuffix = " Paid (~USD 0.10/s of video); then use wait_task. URLs may be local paths."
 
-// submitTool builds an editing tool from its argument type A.
+// submitTool builds a VACE editing tool from its argument type A.
 func submitTool[A submitArgs](s *Service, fn dashscope.Function, title, description string, p props) server.ServerTool {
+	return submitToolWith[A](s, fn, title, description, submitSuffix, p)
+}
+
+// submitToolWith builds an editing tool whose description ends with suffix.
+func submitToolWith[A submitArgs](s *Service, fn dashscope.Function, title, description, suffix string, p props) server.ServerTool {
 	var zero A
 	all := props{}
 	for k, v := range commonProps {
@@ -66,7 +71,7 @@ func submitTool[A submitArgs](s *Service, fn dashscope.Function, title, descript
 	for k, v := range p {
 		all[k] = v
 	}
-	def := mcp.NewToolWithRawSchema(string(fn), description+submitSuffix, inputSchema(&zero, all))
+	def := mcp.NewToolWithRawSchema(string(fn), description+suffix, inputSchema(&zero, all))
 	def.RawOutputSchema = taskResultSchema
 	annotate(&def, title, false, false, false)
 	return server.ServerTool{Tool: def, Handler: func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
@@ -90,7 +95,7 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 		return s.toolError(fn, err)
 	}
 	defer st.close()
-	key, err := st.key(s.client.Model())
+	key, err := st.key(s.client.ModelFor(req))
 	if err != nil {
 		return s.toolError(fn, err)
 	}

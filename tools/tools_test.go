@@ -109,13 +109,17 @@ func TestEveryArgumentIsDescribed(t *testing.T) {
 func TestSchemaLimitsAgreeWithValidation(t *testing.T) {
 	s, _ := testService(t)
 	valid := map[string]map[string]any{
-		"image_reference":   {"prompt": "p", "ref_images_url": []any{"https://x/a.png"}},
-		"video_repainting":  {"prompt": "p", "video_url": "https://x/v.mp4", "control_condition": "depth"},
-		"video_edit":        {"prompt": "p", "video_url": "https://x/v.mp4", "mask_image_url": "https://x/m.png"},
-		"video_extension":   {"prompt": "p", "first_clip_url": "https://x/c.mp4", "video_url": "https://x/v.mp4", "control_condition": "depth"},
-		"video_outpainting": {"prompt": "p", "video_url": "https://x/v.mp4"},
+		"image_reference":     {"prompt": "p", "ref_images_url": []any{"https://x/a.png"}},
+		"video_repainting":    {"prompt": "p", "video_url": "https://x/v.mp4", "control_condition": "depth"},
+		"video_edit":          {"prompt": "p", "video_url": "https://x/v.mp4", "mask_image_url": "https://x/m.png"},
+		"video_extension":     {"prompt": "p", "first_clip_url": "https://x/c.mp4", "video_url": "https://x/v.mp4", "control_condition": "depth"},
+		"video_outpainting":   {"prompt": "p", "video_url": "https://x/v.mp4"},
+		"video_instruct_edit": {"video_url": "https://x/v.mp4"},
 	}
-	for _, tool := range s.Tools()[:5] {
+	for _, tool := range s.Tools() {
+		if !isSubmitTool(tool.Tool.Name) {
+			continue
+		}
 		name := tool.Tool.Name
 		var schema struct {
 			Properties map[string]struct {
@@ -177,6 +181,8 @@ func validateArgs(t *testing.T, tool string, args map[string]any) error {
 		a = bindTo[VideoExtensionArgs](t, req)
 	case "video_outpainting":
 		a = bindTo[VideoOutpaintingArgs](t, req)
+	case "video_instruct_edit":
+		a = bindTo[VideoInstructEditArgs](t, req)
 	}
 	return a.request().Validate()
 }
@@ -215,6 +221,43 @@ func TestBindArgsNamesTheArgument(t *testing.T) {
 	req := mcp.CallToolRequest{}
 	var a VideoOutpaintingArgs
 	assert.NoError(t, bindArgs(rawArguments(req), &a), "no arguments at all is an empty object")
+}
+
+// TestIntegerArgumentsTakeAnyWholeNumberSpelling: JSON Schema's "integer"
+// is any whole number, however it is written; a fraction is refused by name.
+func TestIntegerArgumentsTakeAnyWholeNumberSpelling(t *testing.T) {
+	for spelling, want := range map[string]int{
+		"3": 3, "3.0": 3, "3e0": 3, "30e-1": 3, "0.3E1": 3, "3.000e+00": 3, "-0.0": 0, "0e-999999999999": 0,
+		"2147483647": 2147483647, "2147483647.0": 2147483647, "21474836470e-1": 2147483647, "2.147483647e9": 2147483647,
+		"9007199254740993.0": 9007199254740993, // above 2^53: exact, not rounded through float64
+	} {
+		var a VideoOutpaintingArgs
+		require.NoError(t, bindArgs(json.RawMessage(`{"seed":`+spelling+`}`), &a), spelling)
+		require.NotNil(t, a.Seed, spelling)
+		assert.Equal(t, want, *a.Seed, spelling)
+	}
+	for spelling, says := range map[string]string{
+		"3.5":                    "must be an integer, not 3.5",
+		"35e-1":                  "must be an integer, not 35e-1",
+		"1e-400":                 "must be an integer, not 1e-400",
+		"1e400":                  "out of range",
+		"1e99999999999999999999": "out of range",
+		"9223372036854775808":    "out of range",
+	} {
+		var a VideoOutpaintingArgs
+		err := bindArgs(json.RawMessage(`{"prompt":"p","seed":`+spelling+`}`), &a)
+		var fe *dashscope.FieldError
+		require.ErrorAs(t, err, &fe, spelling)
+		assert.Equal(t, "seed", fe.Field)
+		assert.Contains(t, fe.Problem, says)
+	}
+	var l ListTasksArgs
+	require.NoError(t, bindArgs(json.RawMessage(`{"page_no":2.0,"page_size":1e1,"status":"RUNNING"}`), &l))
+	assert.Equal(t, 2, *l.PageNo)
+	assert.Equal(t, 10, *l.PageSize)
+	var w WaitTaskArgs
+	err := bindArgs(json.RawMessage(`{"task_id":"t","timeout_seconds":"30"}`), &w)
+	assert.ErrorContains(t, err, "timeout_seconds: must be an integer, not a JSON string", "a string is still the wrong type")
 }
 
 func TestExpiryComesFromTheSignedURL(t *testing.T) {

@@ -24,7 +24,7 @@ func toolNames(tools []server.ServerTool) []string {
 func TestSelectChoosesByGroupAndNameAndReadOnly(t *testing.T) {
 	s, _ := testService(t)
 	all := s.Tools()
-	editing := []string{"image_reference", "video_repainting", "video_edit", "video_extension", "video_outpainting"}
+	editing := []string{"image_reference", "video_repainting", "video_edit", "video_extension", "video_outpainting", "video_instruct_edit"}
 	tests := []struct {
 		name     string
 		names    []string

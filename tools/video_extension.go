@@ -29,7 +29,7 @@ func (s *Service) videoExtension() server.ServerTool {
 		"Continue a first clip or frame and/or lead up to a last one (give at least one of the four).",
 		props{
 			"prompt":            promptProp("What happens in the video"),
-			"first_clip_url":    {desc: "Clip to continue: " + mediaText("first_clip_url") + "."},
+			"first_clip_url":    {desc: "Clip to continue: " + mediaText(dashscope.VACEClip) + "."},
 			"last_clip_url":     {desc: "Clip to lead up to (same limits; both clips together at most " + seconds(dashscope.VACEClipsMaxTotal) + ")."},
 			"first_frame_url":   {desc: "Image to start from."},
 			"last_frame_url":    {desc: "Image to end on."},

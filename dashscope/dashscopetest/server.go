@@ -39,6 +39,15 @@ const DefaultAPIKey = "sk-dashscopetest"
 // APIPrefix is where the fake serves the API unless WithPathPrefix says otherwise.
 const APIPrefix = "/api/v1"
 
+// Wan27Model is the vendor's current video-editing model, named alike in
+// both regions. Its body has no function: media go in input.media.
+const Wan27Model = "wan2.7-videoedit"
+
+// maxBody is the largest request body the fake reads: room for a wan2.7
+// submission with four 20 MB reference images as Base64 data URLs (about
+// 107 MB). The docs give the service's own limit for neither model.
+const maxBody = 128 << 20
+
 // Endpoint names a kind of request, for fault injection and the request record.
 type Endpoint string
 
@@ -85,7 +94,9 @@ type Request struct {
 	Path     string
 	Query    url.Values
 	Header   http.Header
-	Body     []byte
+	// Body is the body's bytes as sent; none for an upload, which is
+	// streamed, nor for a body over the fake's limit, which it refuses (413).
+	Body []byte
 	// At is when it arrived, by the fake's clock; Wall by the wall clock.
 	At   time.Time
 	Wall time.Time
@@ -94,11 +105,19 @@ type Request struct {
 // Lifecycle scripts a submitted task: PENDING for Queue, RUNNING for Run, then
 // SUCCEEDED, or FAILED with FailCode and FailMessage when FailCode is set.
 type Lifecycle struct {
-	Queue         time.Duration
-	Run           time.Duration
-	FailCode      string
-	FailMessage   string
+	Queue       time.Duration
+	Run         time.Duration
+	FailCode    string
+	FailMessage string
+	// VideoDuration is a succeeded VACE task's usage.video_duration, in seconds.
 	VideoDuration float64
+	// InputVideoDuration and OutputVideoDuration are the seconds a succeeded
+	// wan2.7-videoedit task bills (usage.input_video_duration and
+	// usage.output_video_duration; usage.duration is their sum). Zero input
+	// means the vendor example's 5.02 s; zero output means as long as the
+	// input, or parameters.duration when that is set and shorter.
+	InputVideoDuration  float64
+	OutputVideoDuration float64
 }
 
 // DefaultLifecycle is a typical job: 2 s queued, 5 minutes running, success.
@@ -106,11 +125,25 @@ var DefaultLifecycle = Lifecycle{Queue: 2 * time.Second, Run: 5 * time.Minute, V
 
 // Submission is what the fake knows of a submission when scripting it.
 type Submission struct {
-	Model      string
-	Function   string
-	Prompt     string
+	Model string
+	// Function is a VACE submission's input.function; "" for wan2.7-videoedit.
+	Function string
+	// Prompt is input.prompt as the service keeps it (cut to the model's limit).
+	Prompt string
+	// Media is a wan2.7-videoedit submission's input.media, in order; nil for VACE.
+	Media []Media
+	// Input and Parameters are the body's objects as decoded, numbers as json.Number.
 	Input      map[string]any
 	Parameters map[string]any
+}
+
+// Media is an entry of a wan2.7-videoedit submission's input.media.
+type Media struct {
+	// Type is "video" or "reference_image".
+	Type string
+	// URL is an http(s) or oss:// URL, or for a reference image a
+	// data:{mime};base64,… URL.
+	URL string
 }
 
 // Option configures a Server.
@@ -140,7 +173,9 @@ func WithPathPrefix(prefix string) Option {
 // all), for a fake that runs for long, like the sandbox.
 func WithRequestLimit(n int) Option { return func(s *Server) { s.requestLimit = n } }
 
-// WithModels sets the model names the fake accepts (default: both regions' names).
+// WithModels sets the model names the fake accepts (default: both regions'
+// names for VACE, and Wan27Model). A body is checked against Wan27Model's
+// rules when it names that model, and against VACE's otherwise.
 func WithModels(models ...string) Option { return func(s *Server) { s.models = models } }
 
 // Server is a running fake DashScope.
@@ -165,6 +200,7 @@ type Server struct {
 	faults      map[Endpoint][]Fault
 	requests    []Request
 	policies    map[string]*policy
+	policyOrder []string
 	uploads     map[string]*Upload
 	uploadOrder []string
 }
@@ -177,7 +213,7 @@ func New(opts ...Option) *Server {
 		clock:  dashscope.RealClock{},
 		script: func(Submission) Lifecycle { return DefaultLifecycle },
 		prefix: APIPrefix,
-		models: []string{dashscope.RegionIntl.Model, dashscope.RegionCN.Model},
+		models: []string{dashscope.RegionIntl.Model, dashscope.RegionCN.Model, Wan27Model},
 		tasks:  map[string]*task{},
 		faults: map[Endpoint][]Fault{},
 	}
@@ -269,8 +305,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body []byte
-	if endpoint != EndpointUpload { // an upload is streamed, never held whole
-		body, _ = io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	tooLarge := endpoint != EndpointUpload && r.ContentLength > maxBody
+	if endpoint != EndpointUpload && !tooLarge { // an upload is streamed, never held whole
+		body, _ = io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+		if tooLarge = len(body) > maxBody; tooLarge {
+			body = nil
+		}
 	}
 	s.mu.Lock()
 	s.requests = append(s.requests, Request{
@@ -279,6 +319,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	})
 	if s.requestLimit > 0 && len(s.requests) > 2*s.requestLimit {
 		s.requests = append([]Request(nil), s.requests[len(s.requests)-s.requestLimit:]...)
+	}
+	if tooLarge {
+		s.mu.Unlock()
+		writeError(w, http.StatusRequestEntityTooLarge, "BadRequest.TooLarge", fmt.Sprintf("the request body is over %d MB", maxBody>>20), newID())
+		return
 	}
 	var fault *Fault
 	if q := s.faults[endpoint]; len(q) > 0 {

@@ -79,7 +79,7 @@ func TestSubmissionsAreCheckedAsTheDocsDescribe(t *testing.T) {
 		name, body, code, says string
 	}{
 		{"no model", `{"input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"}}`, "BadRequest.EmptyModel", "model"},
-		{"unknown model", `{"model":"wan2.7-videoedit","input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"}}`, "InvalidParameter", "Model not exist"},
+		{"unknown model", `{"model":"wan2.2-vace-plus","input":{"function":"video_outpainting","prompt":"p","video_url":"https://x/v.mp4"}}`, "InvalidParameter", "Model not exist"},
 		{"no input", `{"model":"wan2.1-vace-plus"}`, "BadRequest.EmptyInput", "input"},
 		{"bad function", `{"model":"wan2.1-vace-plus","input":{"function":"video_magic","prompt":"p"}}`, "InvalidParameter", "input.function"},
 		{"no prompt", `{"model":"wan2.1-vace-plus","input":{"function":"video_outpainting","video_url":"https://x/v.mp4"}}`, "InvalidParameter", "prompt"},

@@ -1,6 +1,7 @@
 package dashscopetest
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,8 @@ type task struct {
 	submitted time.Time
 	life      Lifecycle
 	canceled  time.Time
+	// usage is the query's usage object once the task has succeeded.
+	usage map[string]any
 }
 
 // state is a task's status at now, with the time it entered that status.
@@ -56,7 +59,8 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	now := s.clock.Now()
-	t := &task{id: newID(), model: sub.Model, function: sub.Function, prompt: sub.Prompt, submitted: now, life: s.script(sub)}
+	life := s.script(sub)
+	t := &task{id: newID(), model: sub.Model, function: sub.Function, prompt: sub.Prompt, submitted: now, life: life, usage: usage(sub, life)}
 	s.mu.Lock()
 	s.forgetExpiredLocked(now)
 	s.tasks[t.id] = t
@@ -66,6 +70,32 @@ func (s *Server) serveSubmit(w http.ResponseWriter, r *http.Request, body []byte
 		"output":     map[string]any{"task_status": dashscope.StatusPending, "task_id": t.id},
 		"request_id": newID(),
 	})
+}
+
+// wan27ExampleSeconds is the input and output length in the vendor's example
+// of a succeeded wan2.7-videoedit task.
+const wan27ExampleSeconds = 5.02
+
+// usage is what a succeeded task reports it billed: VACE its output's length,
+// wan2.7-videoedit the input's seconds plus the output's, at the tier (SR)
+// of the requested resolution.
+func usage(sub Submission, life Lifecycle) map[string]any {
+	if sub.Model != Wan27Model {
+		return map[string]any{"video_duration": life.VideoDuration, "video_ratio": "standard", "video_count": 1}
+	}
+	in := cmp.Or(life.InputVideoDuration, wan27ExampleSeconds)
+	out := life.OutputVideoDuration
+	if out == 0 {
+		out = in
+		if d, ok := num(sub.Parameters["duration"]); ok && d > 0 {
+			out = min(d, in) // the docs: duration cuts the input from 0 s to that many seconds
+		}
+	}
+	sr := 1080 // the documented default resolution
+	if sub.Parameters["resolution"] == "720P" {
+		sr = 720
+	}
+	return map[string]any{"duration": in + out, "input_video_duration": in, "output_video_duration": out, "video_count": 1, "SR": sr}
 }
 
 // forgetExpiredLocked drops tasks the service has forgotten (older than a
@@ -118,8 +148,10 @@ func (s *Server) taskBody(t *task, now time.Time) map[string]any {
 	case dashscope.StatusSucceeded:
 		out["end_time"] = dashscope.FormatServiceTime(since)
 		out["video_url"] = fmt.Sprintf("%s/results/%s.mp4?Expires=%d", s.URL, t.id, t.submitted.Add(dashscope.ResultTTL).Unix())
+		// No actual_prompt (wan2.7's example has none; the fake gives VACE none
+		// either). The docs show no task without a prompt: its orig_prompt is "".
 		out["orig_prompt"] = t.prompt
-		body["usage"] = map[string]any{"video_duration": t.life.VideoDuration, "video_ratio": "standard", "video_count": 1}
+		body["usage"] = t.usage
 	case dashscope.StatusFailed:
 		out["end_time"] = dashscope.FormatServiceTime(since)
 		out["code"] = t.life.FailCode

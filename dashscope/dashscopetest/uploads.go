@@ -40,12 +40,21 @@ type Upload struct {
 	Model string
 }
 
-// policy is an upload policy the fake issued.
+// Policy is an upload policy the fake issued.
+type Policy struct {
+	// Model is the model the policy was asked for (model= on the request);
+	// files uploaded under it are bound to that model.
+	Model string
+	// UploadDir is the policy's upload_dir.
+	UploadDir string
+	// Expires is when it stops taking uploads, by the fake's clock.
+	Expires time.Time
+}
+
+// policy is an issued policy with what the upload host checks it by.
 type policy struct {
+	Policy
 	signature string
-	dir       string
-	model     string
-	expires   time.Time
 	maxBytes  int64
 }
 
@@ -55,6 +64,17 @@ func WithUploadLimit(mb int) Option { return func(s *Server) { s.uploadLimitMB =
 // WithStringPolicyNumbers writes the policy's numbers and booleans as JSON
 // strings, which the service is documented to do at times.
 func WithStringPolicyNumbers() Option { return func(s *Server) { s.stringPolicy = true } }
+
+// Policies returns the upload policies issued so far, oldest first.
+func (s *Server) Policies() []Policy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Policy, 0, len(s.policyOrder))
+	for _, k := range s.policyOrder {
+		out = append(out, s.policies[k].Policy)
+	}
+	return out
+}
 
 // Uploads returns the files received so far, oldest first.
 func (s *Server) Uploads() []Upload {
@@ -67,7 +87,9 @@ func (s *Server) Uploads() []Upload {
 	return out
 }
 
-// servePolicy answers GET /uploads?action=getPolicy&model=….
+// servePolicy answers GET /uploads?action=getPolicy&model=…. The docs do not
+// say how the service answers a model it does not serve: the fake issues the
+// policy, and a submission that uses the file under another model is refused.
 func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("action") != "getPolicy" {
@@ -85,22 +107,28 @@ func (s *Server) servePolicy(w http.ResponseWriter, r *http.Request) {
 		limit = 100
 	}
 	p := &policy{
+		Policy: Policy{
+			Model:     model,
+			UploadDir: fmt.Sprintf("dashscope-instant/%s/%s/%s", strings.ReplaceAll(newID(), "-", "")[:24], now.Format("2006-01-02"), newID()),
+			Expires:   now.Add(300 * time.Second),
+		},
 		signature: newID(),
-		dir:       fmt.Sprintf("dashscope-instant/%s/%s/%s", strings.ReplaceAll(newID(), "-", "")[:24], now.Format("2006-01-02"), newID()),
-		model:     model,
-		expires:   now.Add(300 * time.Second),
 		maxBytes:  int64(limit) << 20,
 	}
-	encoded := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf(`{"expiration":%q,"conditions":[["content-length-range",0,%d]]}`, p.expires.UTC().Format(time.RFC3339), p.maxBytes)))
+	// Policies are known by their text: the directory's condition keeps two
+	// issued in the same second from sharing it, the later replacing the earlier.
+	encoded := base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf(`{"expiration":%q,"conditions":[["content-length-range",0,%d],["starts-with","$key",%q]]}`,
+		p.Expires.UTC().Format(time.RFC3339), p.maxBytes, p.UploadDir+"/")))
 	s.mu.Lock()
 	if s.policies == nil {
 		s.policies = map[string]*policy{}
 	}
 	s.policies[encoded] = p
+	s.policyOrder = append(s.policyOrder, encoded)
 	s.mu.Unlock()
 
 	data := map[string]any{
-		"policy": encoded, "signature": p.signature, "upload_dir": p.dir, "upload_host": s.URL + ossPath,
+		"policy": encoded, "signature": p.signature, "upload_dir": p.UploadDir, "upload_host": s.URL + ossPath,
 		"expire_in_seconds": 300, "max_file_size_mb": limit, "capacity_limit_mb": 999999999,
 		"oss_access_key_id": fakeAccessKeyID, "x_oss_object_acl": "private", "x_oss_forbid_overwrite": "true",
 	}
@@ -168,7 +196,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 		ossError(w, http.StatusBadRequest, "InvalidArgument", "the form has no file field")
 		return
 	}
-	up.Key, up.Model = up.Fields["key"], p.model
+	up.Key, up.Model = up.Fields["key"], p.Model
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.uploads == nil {
@@ -196,14 +224,14 @@ func (s *Server) checkUploadForm(up *Upload) (*policy, error) {
 	switch {
 	case !ok:
 		return nil, errors.New("unknown policy")
-	case s.clock.Now().After(p.expires):
+	case s.clock.Now().After(p.Expires):
 		return nil, errors.New("Invalid according to Policy: Policy expired.")
 	case up.Fields["Signature"] != p.signature:
 		return nil, errors.New("The request signature we calculated does not match the signature you provided.")
 	case up.Fields["OSSAccessKeyId"] != fakeAccessKeyID:
 		return nil, errors.New("The OSS Access Key Id you provided does not exist in our records.")
-	case !strings.HasPrefix(up.Fields["key"], p.dir+"/") || len(up.Fields["key"]) == len(p.dir)+1:
-		return nil, fmt.Errorf("key %q must be a file name under the policy's upload_dir %q", up.Fields["key"], p.dir)
+	case !strings.HasPrefix(up.Fields["key"], p.UploadDir+"/") || len(up.Fields["key"]) == len(p.UploadDir)+1:
+		return nil, fmt.Errorf("key %q must be a file name under the policy's upload_dir %q", up.Fields["key"], p.UploadDir)
 	case up.Fields["success_action_status"] != "200":
 		return nil, errors.New("success_action_status must be 200")
 	}

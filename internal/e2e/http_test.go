@@ -75,7 +75,7 @@ func TestTheSameToolsWorkOverSSEAndStreamableHTTP(t *testing.T) {
 
 				tools, err := s.Client.ListTools(context.Background(), mcp.ListToolsRequest{})
 				require.NoError(t, err)
-				assert.Len(t, tools.Tools, 10)
+				assert.Len(t, tools.Tools, 11)
 
 				bad := call(t, s.Client, "video_outpainting", map[string]any{"prompt": "p", "video_url": "https://x/v.mp4", "top_scale": 9})
 				assert.True(t, bad.IsError)

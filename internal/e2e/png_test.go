@@ -16,3 +16,11 @@ func writePNG(t *testing.T, path string, w, h int) {
 	defer f.Close()
 	require.NoError(t, png.Encode(f, image.NewGray(image.Rect(0, 0, w, h))))
 }
+
+func writeAlphaPNG(t *testing.T, path string, w, h int) {
+	t.Helper()
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, png.Encode(f, image.NewNRGBA(image.Rect(0, 0, w, h))))
+}

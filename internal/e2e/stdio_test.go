@@ -26,7 +26,7 @@ func TestToolsAreListedWithSchemasAndTruthfulAnnotations(t *testing.T) {
 		for _, tool := range res.Tools {
 			byName[tool.Name] = tool
 		}
-		submits := []string{"image_reference", "video_repainting", "video_edit", "video_extension", "video_outpainting"}
+		submits := []string{"image_reference", "video_repainting", "video_edit", "video_extension", "video_outpainting", "video_instruct_edit"}
 		reads := []string{"get_task", "wait_task", "list_tasks"}
 		require.Len(t, byName, len(submits)+len(reads)+2)
 		for _, name := range append(append(submits, reads...), "cancel_task", "download_video") {
@@ -326,7 +326,7 @@ func TestWithoutAKeyToolsAreListedAndCallsSayHowToConfigure(t *testing.T) {
 	s := startStdio(t, startOptions{legacy: true})
 	res, err := s.Client.ListTools(context.Background(), mcp.ListToolsRequest{})
 	require.NoError(t, err)
-	assert.Len(t, res.Tools, 10)
+	assert.Len(t, res.Tools, 11)
 
 	out := call(t, s.Client, "video_outpainting", map[string]any{"prompt": "p", "video_url": "https://x/v.mp4"})
 	require.True(t, out.IsError)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -177,4 +178,45 @@ func TestOneRequestWrittenManyWaysIsOneJob(t *testing.T) {
 
 	sent := fake.Requests(dashscopetest.EndpointSubmit)
 	assert.Contains(t, string(sent[0].Body), `"video_url":"https://cdn.example.com/v.mp4"`, "what goes on the wire is what the caller sent")
+}
+
+// TestIntegersAreReadInAnyJSONSpelling: JSON Schema's "integer" is any whole
+// number however it is written, so 3.0 and 30e-1 are the seed 3 (one job,
+// sent as 3); a fraction is refused by the argument's name, and nothing is sent.
+func TestIntegersAreReadInAnyJSONSpelling(t *testing.T) {
+	fake := newFake(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
+	s := startStdio(t, startOptions{env: fakeEnv(fake), legacy: true})
+	callRaw := func(tool, args string) *mcp.CallToolResult {
+		t.Helper()
+		req := mcp.CallToolRequest{}
+		req.Params.Name = tool
+		req.Params.RawArguments = json.RawMessage(args)
+		res, err := s.Client.CallTool(t.Context(), req)
+		require.NoError(t, err)
+		return res
+	}
+	var first any
+	for _, seed := range []string{"3.0", "30e-1", "3e0", "3"} {
+		res := callRaw("video_outpainting", `{"prompt":"p","video_url":"https://x/v.mp4","seed":`+seed+`}`)
+		require.False(t, res.IsError, "seed %s: %s", seed, text(res))
+		if first == nil {
+			first = structured(t, res)["task_id"]
+		}
+		assert.Equal(t, first, structured(t, res)["task_id"], "seed %s is the same job", seed)
+	}
+	sent := fake.Requests(dashscopetest.EndpointSubmit)
+	require.Len(t, sent, 1)
+	assert.Contains(t, string(sent[0].Body), `"seed":3}`)
+
+	res := callRaw("video_outpainting", `{"prompt":"q","video_url":"https://x/v.mp4","seed":2147483647.0}`)
+	require.False(t, res.IsError, text(res))
+	assert.Contains(t, string(fake.Requests(dashscopetest.EndpointSubmit)[1].Body), `"seed":2147483647}`, "exact at the top of the range")
+
+	res = callRaw("video_outpainting", `{"prompt":"r","video_url":"https://x/v.mp4","seed":3.5}`)
+	require.True(t, res.IsError)
+	assert.Contains(t, text(res), "seed: must be an integer, not 3.5")
+	res = callRaw("list_tasks", `{"page_no":1.0,"page_size":5e0}`)
+	require.False(t, res.IsError, text(res))
+	assert.Equal(t, "5", fake.Requests(dashscopetest.EndpointListTasks)[0].Query.Get("page_size"))
+	assert.Equal(t, 2, fake.Count(dashscopetest.EndpointSubmit))
 }

@@ -55,11 +55,15 @@ func (s *Sandbox) URL() string { return s.fake.URL }
 func (s *Sandbox) Close() { s.fake.Close() }
 
 // script gives each simulated job a typical life: a few seconds queued, then
-// four to six minutes running (by function), or a quick failure on request.
+// four to six minutes running (by VACE function; two and a half for
+// wan2.7-videoedit), or a quick failure on request.
 func script(sub dashscopetest.Submission) dashscopetest.Lifecycle {
 	if strings.Contains(sub.Prompt, FailMarker) {
 		return dashscopetest.Lifecycle{Queue: 2 * time.Second, Run: 20 * time.Second,
 			FailCode: "InvalidParameter", FailMessage: "simulated failure: the prompt contains " + FailMarker}
+	}
+	if sub.Model == dashscope.EditModel { // wan2.7-videoedit: 1-5 minutes
+		return dashscopetest.Lifecycle{Queue: 3 * time.Second, Run: 150 * time.Second}
 	}
 	run := 5 * time.Minute
 	switch sub.Function {

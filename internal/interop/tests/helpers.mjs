@@ -24,7 +24,7 @@ export const PROTOCOL_VERSION = '2025-11-25';
 // must be well-formed, and these must be among them.
 export const TOOL_NAMES = [
   'cancel_task', 'get_task', 'image_reference', 'list_tasks', 'video_edit',
-  'video_extension', 'video_outpainting', 'video_repainting', 'wait_task',
+  'video_extension', 'video_instruct_edit', 'video_outpainting', 'video_repainting', 'wait_task',
 ];
 
 // Every server writes its downloads (none expected in these tests) into one temporary directory.

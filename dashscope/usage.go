@@ -23,6 +23,35 @@ type Usage struct {
 	SR Tier `json:"SR,omitempty"`
 }
 
+// UnmarshalJSON reads usage leniently, field by field: the vendor's samples
+// disagree on types (numbers as strings), and a usage field written oddly
+// must never make a finished, paid task unreadable. A field that cannot be
+// read is left zero.
+func (u *Usage) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		*u = Usage{}
+		return nil // not an object: no usage, but the task itself is still good
+	}
+	num := func(name string) float64 {
+		raw := bytes.Trim(bytes.TrimSpace(fields[name]), `"`)
+		f, err := strconv.ParseFloat(string(raw), 64)
+		if err != nil {
+			return 0
+		}
+		return f
+	}
+	var ratio string
+	_ = json.Unmarshal(fields["video_ratio"], &ratio)
+	var sr Tier
+	if raw, ok := fields["SR"]; ok && sr.UnmarshalJSON(raw) != nil {
+		sr = ""
+	}
+	*u = Usage{VideoDuration: num("video_duration"), VideoRatio: ratio, VideoCount: int(num("video_count")),
+		Duration: num("duration"), InputVideoDuration: num("input_video_duration"), OutputVideoDuration: num("output_video_duration"), SR: sr}
+	return nil
+}
+
 // BilledSeconds is how many seconds the task is billed for: the input's plus
 // the output's where the service reports both, else the output's.
 func (u *Usage) BilledSeconds() float64 {

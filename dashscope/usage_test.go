@@ -20,6 +20,8 @@ func TestUsageReadsBothModelsShapesAndSaysWhatIsBilled(t *testing.T) {
 		{"wan2.7 with SR as a number", `{"duration": 10.04, "input_video_duration": 5.02, "output_video_duration": 5.02, "video_count": 1, "SR": 720}`, 10.04, "720"},
 		{"wan2.7 with SR as a string", `{"duration": 7, "input_video_duration": 3, "output_video_duration": 4, "SR": "1080"}`, 7, "1080"},
 		{"wan2.7 without the sum", `{"input_video_duration": 3, "output_video_duration": 4, "video_duration": 0, "video_ratio": ""}`, 7, ""},
+		{"numbers written as strings", `{"duration": "10.04", "video_count": "1", "SR": "720"}`, 10.04, "720"},
+		{"a field of an unexpected type", `{"video_duration": 5, "SR": true, "video_count": [1]}`, 5, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -31,6 +33,6 @@ func TestUsageReadsBothModelsShapesAndSaysWhatIsBilled(t *testing.T) {
 	}
 	var none *dashscope.Usage
 	assert.Zero(t, none.BilledSeconds())
-	var u dashscope.Usage
-	assert.Error(t, json.Unmarshal([]byte(`{"SR": true}`), &u))
+	var task struct{ Usage *dashscope.Usage }
+	require.NoError(t, json.Unmarshal([]byte(`{"Usage": "odd"}`), &task), "odd usage never makes a task unreadable")
 }

@@ -248,9 +248,16 @@ func (c *Conn) forget(n int64) {
 	}
 }
 
+// maxEarlyKeyBytes bounds the id of a remembered early cancel, so the memory
+// they hold is bounded in bytes as well as in count.
+const maxEarlyKeyBytes = 256
+
 // rememberEarly notes a cancel for a request not seen, forgetting the
 // oldest ones past their time or beyond the bound. The caller holds c.mu.
 func (c *Conn) rememberEarly(key string) {
+	if len(key) > maxEarlyKeyBytes {
+		return // no client uses such ids; keeping them would let one hold memory
+	}
 	now := c.now()
 	c.prune(now)
 	if len(c.order) >= maxEarlyCancels {

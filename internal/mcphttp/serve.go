@@ -27,6 +27,11 @@ const (
 // grace period ends.
 var errServerStopping = errors.New("the MCP server is shutting down and its grace period for calls in flight is over")
 
+// shutdownAdvice ends the answer to a call cut off by shutdown: a paid
+// submission already sent still completes and is recorded in the journal.
+const shutdownAdvice = ": the request was cancelled. If it was a submission already sent, its task was still recorded: " +
+	"find it with list_tasks or 'vace-mcp jobs' before submitting again"
+
 // ErrUnauthenticatedExposure is returned (wrapped) by CheckExposure.
 var ErrUnauthenticatedExposure = errors.New("refusing to serve MCP over HTTP without an auth token on an address other machines can reach")
 

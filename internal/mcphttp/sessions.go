@@ -150,7 +150,7 @@ func (h *Handler) serveScoped(w http.ResponseWriter, r *http.Request, scope cont
 	if cause == nil || tw.answered || r.Context().Err() != nil {
 		return
 	}
-	answer := rpcErrorJSON(requestID(body), codeTransport, cause.Error()+": the request was cancelled")
+	answer := rpcErrorJSON(requestID(body), codeTransport, cause.Error()+shutdownAdvice)
 	switch {
 	case !tw.wrote:
 		if h.life.Err() != nil {

@@ -249,7 +249,7 @@ func (st *sseStream) answerPending(cause error) {
 	st.mu.Unlock()
 	for _, id := range ids {
 		// pending holds the ids mcp-go knows; the client gets its own back.
-		if answer, send := st.conn.Out(rpcErrorJSON(id, codeTransport, cause.Error()+": the request was cancelled")); send {
+		if answer, send := st.conn.Out(rpcErrorJSON(id, codeTransport, cause.Error()+shutdownAdvice)); send {
 			writeSSEEvent(w.ResponseWriter, answer)
 		}
 	}

@@ -16,12 +16,14 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/internal/cli"
 	"github.com/vace-mcp/vace-mcp/internal/config"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
 	"github.com/vace-mcp/vace-mcp/internal/sandbox"
@@ -40,12 +42,25 @@ func main() {
 }
 
 // run is the whole program; it returns the exit code. The first argument
-// may name a command: call (run one tool) or doctor (check the setup);
-// without one, the server runs.
+// may name a command: call (run one tool), doctor (check the setup) or jobs
+// (list the journal); without one, the server runs.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	command := "serve"
-	if len(args) > 0 && (args[0] == "call" || args[0] == "doctor") {
+	if len(args) > 0 && (args[0] == "call" || args[0] == "doctor" || args[0] == "jobs") {
 		command, args = args[0], args[1:]
+	}
+	var jobs cli.JobsOptions
+	if command == "jobs" {
+		var err error
+		jobs, args, err = cli.ParseJobs(args)
+		switch {
+		case errors.Is(err, cli.ErrHelp):
+			fmt.Fprintln(stdout, cli.JobsUsage) // stdout-ok: help, not the stdio transport
+			return 0
+		case err != nil:
+			fmt.Fprintf(stderr, "vace-mcp jobs: %v\n\n%s\n", err, cli.JobsUsage)
+			return 2
+		}
 	}
 	var call cli.CallOptions
 	if command == "call" {
@@ -86,6 +101,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg.AllowedDirs = append(cfg.AllowedDirs, dirs...) // the files the person named
 	}
 
+	jnl, closeJournal, jerr := openJournal(ctx, cfg, logger)
+	defer closeJournal()
+	if command == "jobs" {
+		if jerr != nil {
+			fmt.Fprintf(stderr, "vace-mcp jobs: %v\n", jerr)
+			return 1
+		}
+		return cli.Jobs(ctx, jnl, jobs, time.Now(), stdout, stderr)
+	}
+
 	client, closeBackend, err := backend(cfg, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
@@ -102,7 +127,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cli.Doctor(ctx, cli.Setup{
 			Client: client, Sandbox: cfg.Sandbox, HasKey: cfg.APIKey != "",
 			AllowDirs: cfg.AllowedDirs, Outputs: outputs, AuthToken: cfg.AuthToken != "",
-			Transport: cfg.Transport, ListenAddr: cfg.Addr,
+			Transport: cfg.Transport, ListenAddr: cfg.Addr, Journal: jnl, JournalErr: jerr,
 		}, stdout)
 	}
 	files, err := localfiles.NewPolicy(cfg.AllowedDirs)
@@ -110,11 +135,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
 		return 2
 	}
-	srv, err := tools.NewServer(tools.Options{
+	service := tools.New(tools.Options{
 		Client: client, Sandbox: cfg.Sandbox, MaxWaitsPerSession: cfg.MaxWaitsPerSession,
 		ProgressEvery: cfg.ProgressInterval, Logger: logger, Version: appVersion(),
 		Files: files, Outputs: outputs, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly,
+		Journal: jnl, JournalErr: jerr, DailyBudget: cfg.DailyBudget, Prices: cfg.Prices,
 	})
+	srv, err := service.Server()
 	if err != nil {
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
 		return 2
@@ -122,6 +149,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if command == "call" {
 		return cli.Call(ctx, srv, call, stdout, stderr)
 	}
+	go reconcile(ctx, service, logger)
 	err = serve(ctx, cfg, srv, stdin, stdout, logger)
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
@@ -220,4 +248,54 @@ func versionOf(ldflags string, bi *debug.BuildInfo) string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// openJournal opens the job journal: in the state directory, or for the
+// sandbox a directory of its own, so simulated jobs never mix with real ones.
+// A journal that cannot be opened is logged, and the server still starts:
+// its tools answer, but the editing tools refuse to submit.
+func openJournal(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*journal.Journal, func(), error) {
+	dir, done := cfg.StateDir, func() {}
+	switch {
+	case cfg.Sandbox:
+		d, err := os.MkdirTemp("", "vace-mcp-sandbox-")
+		if err != nil {
+			return nil, done, &journal.UnavailableError{Path: os.TempDir(), Err: err}
+		}
+		dir, done = d, func() { _ = os.RemoveAll(d) }
+	case dir == "":
+		d, err := journal.DefaultDir()
+		if err != nil {
+			return nil, done, &journal.UnavailableError{Path: "(no state directory)", Err: fmt.Errorf("%w; set --state-dir or VACE_MCP_STATE_DIR", err)}
+		}
+		dir = d
+	}
+	j, err := journal.Open(ctx, journal.Options{Dir: dir})
+	if err != nil {
+		logger.Error("job journal unavailable: paid submissions are refused until it works", slog.String("error", err.Error()))
+		return nil, done, err
+	}
+	closeAll := func() { _ = j.Close(); done() }
+	if n, err := j.Prune(ctx, time.Now().AddDate(0, 0, -cfg.HistoryDays)); err == nil && n > 0 {
+		logger.Info("pruned old jobs from the journal", slog.Int64("jobs", n), slog.Int("history_days", cfg.HistoryDays))
+	}
+	logger.Debug("job journal", slog.String("path", j.Path()))
+	return j, closeAll, nil
+}
+
+// reconcile settles submissions that a stopped process left unfinished: at
+// start, then every minute (another process may stop while this one runs).
+func reconcile(ctx context.Context, s *tools.Service, logger *slog.Logger) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("reconciling the journal failed; it is tried again in a minute", slog.String("error", err.Error()))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }

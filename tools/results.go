@@ -30,16 +30,19 @@ type TaskResult struct {
 	ExpiresAt  string           `json:"expires_at,omitempty"`
 	Usage      *dashscope.Usage `json:"usage,omitempty"`
 	// BilledSeconds is what the task is billed for (wan2.7-videoedit: input plus output seconds).
-	BilledSeconds float64  `json:"billed_seconds,omitempty"`
-	ErrorCode     string   `json:"error_code,omitempty"`
-	ErrorMessage  string   `json:"error_message,omitempty"`
-	ActualPrompt  string   `json:"actual_prompt,omitempty"`
-	Duplicate     bool     `json:"duplicate,omitempty"`
-	LocalPath     string   `json:"local_path,omitempty"`
-	Warnings      []string `json:"warnings,omitempty"`
-	WaitedSeconds float64  `json:"waited_seconds,omitempty"`
-	Next          string   `json:"next,omitempty"`
-	Simulated     bool     `json:"simulated,omitempty"`
+	BilledSeconds float64 `json:"billed_seconds,omitempty"`
+	// EstimatedCostUSD is a new submission's expected cost; TodayUSD is today's total across the journal.
+	EstimatedCostUSD float64  `json:"estimated_cost_usd,omitempty"`
+	TodayUSD         float64  `json:"today_usd,omitempty"`
+	ErrorCode        string   `json:"error_code,omitempty"`
+	ErrorMessage     string   `json:"error_message,omitempty"`
+	ActualPrompt     string   `json:"actual_prompt,omitempty"`
+	Duplicate        bool     `json:"duplicate,omitempty"`
+	LocalPath        string   `json:"local_path,omitempty"`
+	Warnings         []string `json:"warnings,omitempty"`
+	WaitedSeconds    float64  `json:"waited_seconds,omitempty"`
+	Next             string   `json:"next,omitempty"`
+	Simulated        bool     `json:"simulated,omitempty"`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
@@ -47,6 +50,7 @@ const typicalJob = "5-10 minutes"
 
 // taskResult shapes a task for the agent; now is the client clock's time.
 func (s *Service) taskResult(t *dashscope.Task, now time.Time) TaskResult {
+	s.record(context.Background(), t) // every look at a task goes into the journal
 	r := TaskResult{
 		TaskID: t.ID, Status: string(t.Status), Done: t.Status.Terminal(), Function: s.functionOf(t.ID),
 		RequestID: t.RequestID, ErrorCode: t.Code, ErrorMessage: t.Message, ActualPrompt: t.ActualPrompt,
@@ -132,6 +136,9 @@ func (s *Service) summary(r TaskResult) string {
 	}
 	if r.LocalPath != "" {
 		b.WriteString(" Saved to " + r.LocalPath + ".")
+	}
+	if r.EstimatedCostUSD > 0 {
+		fmt.Fprintf(&b, " Estimated cost USD %.2f; today's total USD %.2f.", r.EstimatedCostUSD, r.TodayUSD)
 	}
 	for _, w := range r.Warnings {
 		b.WriteString(" Note: " + w + ".")

@@ -6,6 +6,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/internal/clientid"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 )
 
@@ -57,6 +59,15 @@ type Options struct {
 	Outputs *localfiles.OutputDir
 	// MaxDownloadBytes caps a downloaded video (default dashscope.MaxResultBytes).
 	MaxDownloadBytes int64
+	// Journal records submissions across processes and restarts. Without it
+	// (JournalErr says why) the editing tools refuse to submit.
+	Journal    *journal.Journal
+	JournalErr error
+	// DailyBudget caps today's estimated spending in USD across every process
+	// sharing the journal; 0 means no cap.
+	DailyBudget float64
+	// Prices estimate costs (default dashscope.DefaultPrices).
+	Prices dashscope.Prices
 	// Tools names the tools and groups to offer (--tools; default all); see Select.
 	Tools []string
 	// ReadOnly offers only the read-only tools (--read-only); see Select.
@@ -68,8 +79,11 @@ type Service struct {
 	client *dashscope.Client
 	opts   Options
 	log    *slog.Logger
-	guard  *duplicateGuard
-	waits  *waitSlots
+	// journal records every submission, shared by the user's processes; nil
+	// when it could not be opened (journalErr says why): then nothing is submitted.
+	journal    *journal.Journal
+	journalErr error
+	waits      *waitSlots
 }
 
 // New returns the tools' service.
@@ -98,12 +112,18 @@ func New(opts Options) *Service {
 	if opts.MaxDownloadBytes <= 0 {
 		opts.MaxDownloadBytes = dashscope.MaxResultBytes
 	}
+	if opts.Prices == nil {
+		opts.Prices = dashscope.DefaultPrices
+	}
+	if opts.Journal == nil && opts.JournalErr == nil {
+		opts.JournalErr = &journal.UnavailableError{Path: "(none)", Err: errors.New("no journal was opened")}
+	}
 	return &Service{
-		client: opts.Client,
-		opts:   opts,
-		log:    opts.Logger,
-		guard:  newDuplicateGuard(opts.DuplicateWindow, opts.Client.Clock().Now),
-		waits:  &waitSlots{perSession: map[string]int{}, maxPerSession: opts.MaxWaitsPerSession, max: opts.MaxWaits},
+		client:  opts.Client,
+		opts:    opts,
+		log:     opts.Logger,
+		journal: opts.Journal, journalErr: opts.JournalErr,
+		waits: &waitSlots{perSession: map[string]int{}, maxPerSession: opts.MaxWaitsPerSession, max: opts.MaxWaits},
 	}
 }
 
@@ -173,7 +193,12 @@ func (s *Service) Instructions(offered []server.ServerTool) string {
 // NewServer returns an MCP server offering the tools opts.Tools and
 // opts.ReadOnly choose; an unknown name or an empty choice is an error.
 func NewServer(opts Options) (*server.MCPServer, error) {
-	s := New(opts)
+	return New(opts).Server()
+}
+
+// Server returns an MCP server with the offered tools registered.
+func (s *Service) Server() (*server.MCPServer, error) {
+	opts := s.opts
 	offered, err := Select(s.Tools(), opts.Tools, opts.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -210,8 +235,14 @@ func (s *Service) observe(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	}
 }
 
-// functionOf is the function that made a task, when this server's client submitted it.
+// functionOf is the tool that made a task, from the journal (any process's
+// submission), else from this process's client.
 func (s *Service) functionOf(taskID string) string {
+	if s.journal != nil {
+		if job, err := s.journal.ByTask(context.Background(), taskID); err == nil {
+			return job.Tool
+		}
+	}
 	obs, _ := s.client.LastObservation(taskID)
 	return string(obs.Function)
 }

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 )
 
 // commonArgs are the arguments every submit tool takes besides its own.
@@ -87,73 +87,154 @@ var taskResultSchema = outputSchema(&TaskResult{}, "task_id", "status", "done", 
 
 // submit checks a request and its local files, and submits it (uploading
 // the files first), unless an identical one was submitted within the
-// duplicate window: then it answers with that task.
+// duplicate window, by this process or another sharing the journal: then it
+// answers with that task.
 func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplicate bool) *mcp.CallToolResult {
 	fn := string(req.Function())
+	if s.journal == nil {
+		return s.toolError(fn, s.journalErr)
+	}
 	st, err := s.stage(ctx, req)
 	if err != nil {
 		return s.toolError(fn, err)
 	}
 	defer st.close()
-	key, err := st.key(s.client.ModelFor(req))
+	model := s.client.ModelFor(req)
+	key, err := st.key(model)
 	if err != nil {
 		return s.toolError(fn, err)
 	}
-	var stale *priorSubmission
+	intent := journal.Intent{Key: key, Tool: fn, Model: model, PromptExcerpt: journal.Excerpt(promptOf(req)), Inputs: st.inputsText(),
+		EstimateUSD: s.estimate(req, st), Forced: allowDuplicate}
+	rules := journal.Rules{Window: s.opts.DuplicateWindow, UncertainFor: dashscope.ResultTTL, InFlight: intentInFlight, DailyBudget: s.opts.DailyBudget}
 	for {
-		entry, owner := s.guard.claim(key, stale, allowDuplicate)
-		if owner {
-			return s.send(ctx, st, entry)
-		}
-		select { // an identical submission is in flight: learn its outcome first
-		case <-entry.done:
-		case <-ctx.Done():
-			return s.toolError(fn, ctx.Err())
-		}
+		job, owner, err := s.journal.Claim(ctx, intent, rules)
+		var over *journal.OverBudgetError
 		switch {
-		case entry.uncertain != nil:
-			return mcp.NewToolResultError(fmt.Sprintf("An identical %s request was sent at %s and its outcome is unknown, so this one was not sent. %s "+
-				"To submit anyway, set allow_duplicate: true.", fn, rfc3339(entry.at), s.explain(fn, entry.uncertain)))
-		case entry.refused != nil:
-			return s.toolError(fn, entry.refused) // the same request would be refused the same way
-		case entry.taskID == "":
-			continue // the owner gave up before sending (cancelled, throttled): claim again
+		case errors.As(err, &over):
+			return mcp.NewToolResultError(fmt.Sprintf("Not submitted, nothing was sent or billed: %v (the daily budget counts every vace-mcp process "+
+				"sharing this journal, by the machine's local day). Raise it with --daily-budget or VACE_MCP_DAILY_BUDGET, or wait until tomorrow.", over))
+		case err != nil:
+			return s.toolError(fn, err)
+		case owner:
+			return s.send(ctx, st, job)
 		}
-		if res := s.duplicateResult(ctx, fn, entry); res != nil {
-			return res
+		if job.State == journal.StateIntent && s.clock().Sub(job.UpdatedAt) < intentInFlight {
+			if job, err = s.awaitIntent(ctx, job); err != nil {
+				return s.toolError(fn, err)
+			}
 		}
-		stale = entry // the earlier task failed or was canceled: submitting again is what the caller wants
+		switch job.State {
+		case journal.StateIntent, journal.StateUncertain:
+			return mcp.NewToolResultError(fmt.Sprintf("Not sent: an identical %s request was sent at %s and its outcome is unknown (%s), so a task may exist and be billed. "+
+				"Find it with list_tasks (start_time %s) before submitting again, or set allow_duplicate: true to submit anyway.",
+				fn, rfc3339(job.CreatedAt), orText(job.Error, "its process stopped while sending"), rfc3339(job.CreatedAt.Add(-time.Minute))))
+		case journal.StateRefused:
+			return mcp.NewToolResultError(fmt.Sprintf("Not sent: an identical %s request was refused moments ago, and this one would be too: %s", fn, job.Error))
+		case journal.StateAccepted:
+			if res := s.duplicateResult(ctx, fn, job); res != nil {
+				return res
+			}
+			rules.Stale = job.ID // the earlier task failed or was canceled: submitting again is what the caller wants
+		}
+		// abandoned, or ended without a video: claim again
 	}
 }
 
-// send uploads the staged files and submits, recording the outcome in the
-// guard's entry, which this call owns.
-func (s *Service) send(ctx context.Context, st *staging, entry *priorSubmission) *mcp.CallToolResult {
+// submitTimeout bounds one submission POST, which is not cut off by the call.
+const submitTimeout = 90 * time.Second
+
+// intentInFlight is how long a recorded intent counts as being sent: a
+// submission's uploads and POST take well under it. An older intent's
+// process died or hung; it blocks identical requests until reconciled.
+const intentInFlight = 2 * time.Minute
+
+// awaitIntent waits until an identical submission being sent (here or by
+// another process) has an outcome.
+func (s *Service) awaitIntent(ctx context.Context, job *journal.Job) (*journal.Job, error) {
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for job.State == journal.StateIntent && s.clock().Sub(job.UpdatedAt) < intentInFlight {
+		select {
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		var err error
+		if job, err = s.journal.Get(ctx, job.ID); err != nil {
+			return nil, err
+		}
+	}
+	return job, nil
+}
+
+// send uploads the staged files and submits, recording the outcome of the
+// intent this call owns in the journal.
+func (s *Service) send(ctx context.Context, st *staging, job *journal.Job) *mcp.CallToolResult {
 	fn := string(st.req.Function())
 	final, err := st.upload(ctx, s.client)
+	if err == nil && st.uploads() > 0 {
+		err = s.journal.Touch(ctx, job.ID) // uploads took a while: still sending
+	}
 	if err != nil {
-		s.guard.release(entry, nil, err)
+		s.settleIntent(job, nil, err)
 		return s.toolError(fn, err)
 	}
-	task, err := s.client.Submit(ctx, final)
-	s.guard.release(entry, task, err)
+	if err := ctx.Err(); err != nil { // cancelled while uploading: nothing was sent
+		s.settleIntent(job, nil, err)
+		return s.toolError(fn, err)
+	}
+	// Once sent, a submission runs to its answer even if the call is
+	// cancelled or the server shuts down: its task id must reach the journal.
+	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
+	task, err := s.client.Submit(postCtx, final)
+	cancel()
+	warning := s.settleIntent(job, task, err)
 	if err != nil {
 		s.log.Warn("submit failed", slog.String("function", fn), slog.String("error", err.Error()))
 		return s.toolError(fn, err)
 	}
 	s.log.Info("submitted", slog.String("function", fn), slog.String("task_id", task.ID), slog.Int("uploads", st.uploads()))
 	r := s.taskResult(task, s.client.Clock().Now())
-	r.Warnings = st.warnings
+	r.Warnings = append(st.warnings, warning...)
+	r.EstimatedCostUSD = roundCents(job.EstimateUSD)
+	if today, err := s.journal.ChargedToday(ctx); err == nil {
+		r.TodayUSD = roundCents(today)
+	}
 	r.Next = fmt.Sprintf("Call wait_task with this task_id now; it waits up to %s per call and can be called again until done is true.", s.opts.WaitDefault)
 	return s.result(r, "Submitted.")
 }
 
+// settleIntent records a submission's outcome. It must not be lost with the
+// caller's context, so it has its own; a failure is logged as an error and
+// returned as a warning for the result.
+func (s *Service) settleIntent(job *journal.Job, task *dashscope.Task, err error) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(context.Background()), 10*time.Second)
+	defer cancel()
+	var jerr error
+	switch {
+	case err == nil:
+		jerr = s.journal.Accepted(ctx, job.ID, task.ID, string(task.Status))
+	case errors.Is(err, dashscope.ErrSubmitUncertain):
+		jerr = s.journal.Uncertain(ctx, job.ID, err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), dashscope.IsThrottled(err):
+		jerr = s.journal.Abandoned(ctx, job.ID, err.Error())
+	default:
+		jerr = s.journal.Refused(ctx, job.ID, s.explain(job.Tool, err))
+	}
+	if jerr == nil {
+		return nil
+	}
+	s.log.Error("could not record a submission's outcome in the journal", slog.Int64("journal_id", job.ID), slog.String("error", jerr.Error()))
+	return []string{"this task could not be recorded in the job journal (" + jerr.Error() + "); keep its task_id"}
+}
+
 // duplicateResult answers with the earlier task of an identical request, or
 // returns nil when that task ended without a video (so a resubmission is fair).
-func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *priorSubmission) *mcp.CallToolResult {
-	task, err := s.client.GetTask(ctx, earlier.taskID)
+func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *journal.Job) *mcp.CallToolResult {
+	task, err := s.client.GetTask(ctx, earlier.TaskID)
 	if err != nil {
-		obs, ok := s.client.LastObservation(earlier.taskID)
+		obs, ok := s.client.LastObservation(earlier.TaskID)
 		if !ok {
 			return s.toolError(fn, err)
 		}
@@ -165,107 +246,18 @@ func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *prior
 	case dashscope.StatusUnknown: // it was accepted minutes ago, so it has not expired: the answer is a glitch
 		return mcp.NewToolResultError(fmt.Sprintf("Not submitted again: an identical %s request was accepted at %s as task %s, "+
 			"but DashScope does not know that task right now. It may still exist and be billed: check it with get_task or list_tasks, "+
-			"or set allow_duplicate: true to submit anyway.", fn, rfc3339(earlier.at), earlier.taskID))
+			"or set allow_duplicate: true to submit anyway.", fn, rfc3339(earlier.CreatedAt), earlier.TaskID))
 	}
 	r := s.taskResult(task, s.client.Clock().Now())
 	r.Duplicate = true
-	ago := s.client.Clock().Now().Sub(earlier.at).Round(time.Second)
+	ago := s.clock().Sub(earlier.CreatedAt).Round(time.Second)
 	return s.result(r, fmt.Sprintf("Not submitted again: an identical %s request was submitted %s ago as task %s, so nothing was billed twice. "+
 		"To make another video from the same arguments, call again with allow_duplicate: true.", fn, ago, task.ID))
 }
 
-// duplicateGuard remembers recent submissions by the canonical form of their
-// request, so a repeated call (an agent retrying after a timeout, a model
-// spelling out a default) does not pay twice.
-type duplicateGuard struct {
-	window time.Duration
-	now    func() time.Time
-
-	mu      sync.Mutex
-	entries map[string]*priorSubmission
-}
-
-// priorSubmission is a recent submission: in flight (done open), accepted
-// (taskID set), of unknown outcome (uncertain set), or refused (refused set).
-type priorSubmission struct {
-	key       string
-	done      chan struct{}
-	at        time.Time
-	forced    bool // allow_duplicate: recorded only once it may have made a task
-	taskID    string
-	uncertain error
-	refused   error
-}
-
-func newDuplicateGuard(window time.Duration, now func() time.Time) *duplicateGuard {
-	return &duplicateGuard{window: window, now: now, entries: map[string]*priorSubmission{}}
-}
-
-// uncertainTTL is how long a submission of unknown outcome blocks an
-// identical one: a task it made lives, and is billed, for this long.
-const uncertainTTL = dashscope.ResultTTL
-
-// claim is the guard's one atomic step: it returns the live entry for key,
-// or, when there is none (or it is stale, or force is set), a new in-flight
-// entry that the caller owns and must release. A forced entry is not shared
-// and replaces nothing until it has been sent.
-func (g *duplicateGuard) claim(key string, stale *priorSubmission, force bool) (e *priorSubmission, owner bool) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := g.now()
-	for k, e := range g.entries { // few entries: a sweep per call keeps the map small
-		if !inFlight(e) && now.Sub(e.at) > g.ttl(e) {
-			delete(g.entries, k)
-		}
+func orText(s, otherwise string) string {
+	if s == "" {
+		return otherwise
 	}
-	e = &priorSubmission{key: key, done: make(chan struct{}), at: now, forced: force}
-	if force {
-		return e, true
-	}
-	if old, ok := g.entries[key]; ok && old != stale {
-		return old, false
-	}
-	g.entries[key] = e
-	return e, true
-}
-
-func (g *duplicateGuard) ttl(e *priorSubmission) time.Duration {
-	if e.uncertain != nil {
-		return uncertainTTL
-	}
-	return g.window
-}
-
-// release records the outcome of an owned entry and wakes its waiters. A
-// refusal that another identical call would meet too is handed to the
-// waiters; one that was the owner's own (cancelled, throttled) lets the next
-// waiter try.
-func (g *duplicateGuard) release(e *priorSubmission, task *dashscope.Task, err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	switch {
-	case err == nil:
-		e.taskID = task.ID
-	case errors.Is(err, dashscope.ErrSubmitUncertain):
-		e.uncertain = err
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), dashscope.IsThrottled(err):
-	default:
-		e.refused = err
-	}
-	switch {
-	case e.taskID != "" || e.uncertain != nil:
-		g.entries[e.key] = e // a forced submission becomes the latest of its kind only now
-	case g.entries[e.key] == e:
-		delete(g.entries, e.key) // nothing was made: nothing to protect
-	}
-	close(e.done)
-}
-
-func inFlight(e *priorSubmission) bool {
-	select {
-	case <-e.done:
-		return false
-	default:
-		return true
-	}
+	return s
 }

@@ -1,7 +1,6 @@
 package tools
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -27,7 +26,7 @@ func TestConcurrentIdenticalSubmitsPayOnce(t *testing.T) {
 	fake := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
 	c, err := fake.Client(dashscope.WithRateLimits(dashscope.RateLimits{Query: 1000}))
 	require.NoError(t, err)
-	s := New(Options{Client: c})
+	s := New(Options{Client: c, Journal: testJournal(t)})
 	spellings := []dashscope.Request{ // one request, written as models write it
 		dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"},
 		dashscope.VideoOutpainting{Prompt: "p", VideoURL: "HTTPS://X/v.mp4", PromptExtend: new(true), TopScale: new(1.0)},
@@ -53,54 +52,11 @@ func TestConcurrentIdenticalSubmitsPayOnce(t *testing.T) {
 	}
 }
 
-func TestAGuardEntryIsClaimedByOneCallerAtATime(t *testing.T) {
-	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	g := newDuplicateGuard(time.Minute, func() time.Time { return now })
-	first, owner := g.claim("k", nil, false)
-	require.True(t, owner)
-	same, owner := g.claim("k", nil, false)
-	assert.False(t, owner, "an in-flight claim is shared")
-	assert.Same(t, first, same)
-
-	refusal := &dashscope.APIError{StatusCode: 400, Code: "InvalidParameter"}
-	g.release(first, nil, refusal)
-	assert.Equal(t, refusal, same.refused, "a waiter learns the refusal instead of sending the same request")
-	throttled, owner := g.claim("k", nil, false)
-	assert.True(t, owner, "a refused submission protects nothing: the next caller owns a new claim")
-	g.release(throttled, nil, &dashscope.APIError{StatusCode: 429, Code: "Throttling"})
-	assert.Nil(t, throttled.refused, "a 429 was this caller's bad luck: a waiter may try")
-	again, owner := g.claim("k", nil, false)
-	require.True(t, owner)
-	g.release(again, &dashscope.Task{ID: "t1"}, nil)
-
-	forced, owner := g.claim("k", nil, true)
-	require.True(t, owner, "allow_duplicate always submits")
-	g.release(forced, nil, &dashscope.APIError{StatusCode: 429, Code: "Throttling"})
-
-	kept, owner := g.claim("k", nil, false)
-	assert.False(t, owner)
-	assert.Equal(t, "t1", kept.taskID)
-	replaced, owner := g.claim("k", kept, false)
-	assert.True(t, owner, "a caller that found the earlier task gone takes over its entry")
-	stale, owner := g.claim("k", kept, false)
-	assert.False(t, owner, "only once: others now share the new claim")
-	assert.Same(t, replaced, stale)
-
-	g.release(replaced, nil, &dashscope.SubmitUncertainError{Err: context.DeadlineExceeded})
-	now = now.Add(2 * time.Minute)
-	blocked, owner := g.claim("k", nil, false)
-	assert.False(t, owner, "an unknown outcome blocks identical requests beyond the window: the task may exist")
-	assert.NotNil(t, blocked.uncertain)
-	now = now.Add(dashscope.ResultTTL)
-	_, owner = g.claim("k", nil, false)
-	assert.True(t, owner, "once such a task would have expired, an identical request is new")
-}
-
 func TestAForcedSubmissionThatIsRefusedKeepsTheEarlierTask(t *testing.T) {
 	fake := dashscopetest.NewServer(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Run: time.Hour}))
 	c, err := fake.Client(dashscope.WithRetryPolicy(dashscope.RetryPolicy{Attempts: 1}))
 	require.NoError(t, err)
-	s := New(Options{Client: c})
+	s := New(Options{Client: c, Journal: testJournal(t)})
 	req := dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}
 	require.False(t, s.submit(t.Context(), req, false).IsError)
 	fake.InjectFault(dashscopetest.EndpointSubmit, 1, dashscopetest.Fault{Status: 429, Code: "Throttling"})
@@ -127,7 +83,7 @@ func TestAnUnknownAnswerRightAfterSubmissionDoesNotResubmit(t *testing.T) {
 	t.Cleanup(glitch.Close)
 	c, err := dashscope.NewClient(dashscope.WithAPIKey(fake.APIKey()), dashscope.WithBaseURL(glitch.URL+"/api/v1"))
 	require.NoError(t, err)
-	s := New(Options{Client: c})
+	s := New(Options{Client: c, Journal: testJournal(t)})
 	req := dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}
 	require.False(t, s.submit(t.Context(), req, false).IsError)
 	res := s.submit(t.Context(), req, false)
@@ -162,7 +118,7 @@ func TestErrorsSayWhatWasBilledAndWhatToDo(t *testing.T) {
 			fake.InjectFault(tc.endpoint, 1, tc.fault)
 			c, err := fake.Client(dashscope.WithRetryPolicy(dashscope.RetryPolicy{Attempts: 1}))
 			require.NoError(t, err)
-			s := New(Options{Client: c, Files: files})
+			s := New(Options{Client: c, Files: files, Journal: testJournal(t)})
 			res := s.submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: tc.videoURL}, false)
 			require.True(t, res.IsError)
 			msg := res.Content[0].(mcp.TextContent).Text
@@ -175,7 +131,7 @@ func TestErrorsSayWhatWasBilledAndWhatToDo(t *testing.T) {
 
 	c, err := dashscope.NewClient(dashscope.WithBaseURL("http://127.0.0.1:1/api/v1"))
 	require.NoError(t, err)
-	res := New(Options{Client: c}).submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}, false)
+	res := New(Options{Client: c, Journal: testJournal(t)}).submit(t.Context(), dashscope.VideoOutpainting{Prompt: "p", VideoURL: "https://x/v.mp4"}, false)
 	require.True(t, res.IsError)
 	assert.Contains(t, res.Content[0].(mcp.TextContent).Text, "No DashScope API key is configured, so nothing was sent")
 }

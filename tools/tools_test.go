@@ -14,6 +14,7 @@ import (
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/dashscope/dashscopetest"
 	"github.com/vace-mcp/vace-mcp/internal/docgen"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 )
 
 // testService returns the tools' service on a fake DashScope.
@@ -22,7 +23,7 @@ func testService(t *testing.T) (*Service, *dashscopetest.Server) {
 	fake := dashscopetest.NewServer(t)
 	c, err := fake.Client()
 	require.NoError(t, err)
-	return New(Options{Client: c}), fake
+	return New(Options{Client: c, Journal: testJournal(t)}), fake
 }
 
 // update rewrites snapshots and generated documentation instead of comparing:
@@ -270,4 +271,13 @@ func TestHumanDurations(t *testing.T) {
 	assert.Equal(t, "45s", human(45))
 	assert.Equal(t, "3m10s", human(190))
 	assert.Equal(t, "5m", human(300))
+}
+
+// testJournal opens a journal of the test's own.
+func testJournal(t testing.TB) *journal.Journal {
+	t.Helper()
+	j, err := journal.Open(t.Context(), journal.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	return j
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 )
 
@@ -23,6 +24,9 @@ type Setup struct {
 	AuthToken  bool
 	Transport  string
 	ListenAddr string
+	// Journal is the open job journal, or nil with JournalErr saying why.
+	Journal    *journal.Journal
+	JournalErr error
 }
 
 // check is one line of the report.
@@ -109,6 +113,18 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 		add("FAIL", err.Error(), "give existing directories to --allow-dir")
 	} else {
 		add("ok", "local files allowed from "+strings.Join(p.Dirs(), ", "), "")
+	}
+	switch {
+	case s.Journal != nil:
+		if h, err := s.Journal.Health(ctx); err != nil {
+			add("FAIL", err.Error(), "see the message; moving the file aside starts a new, empty journal")
+		} else if h.Check != "ok" {
+			add("FAIL", fmt.Sprintf("job journal %s fails its integrity check: %s", h.Path, h.Check), "move the file aside (and its -wal and -shm files); a new one is made on the next start")
+		} else {
+			add("ok", fmt.Sprintf("job journal %s: schema %d, %d jobs, %d bytes, integrity ok", h.Path, h.SchemaVersion, h.Jobs, h.Bytes), "")
+		}
+	case s.JournalErr != nil:
+		add("FAIL", s.JournalErr.Error(), "paid submissions are refused until the journal opens")
 	}
 	if err := s.Outputs.CheckWritable(); err != nil {
 		add("FAIL", err.Error(), "choose a writable --output-dir")

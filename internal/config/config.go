@@ -74,6 +74,15 @@ type Config struct {
 	AllowedDirs []string
 	OutputDir   string
 
+	// StateDir holds the job journal (default: the user's state directory).
+	StateDir string
+	// DailyBudget caps today's estimated spending in USD; 0 is no cap.
+	DailyBudget float64
+	// HistoryDays is how long the journal keeps jobs.
+	HistoryDays int
+	// Prices estimate costs, USD per billed second.
+	Prices dashscope.Prices
+
 	// Tools names the tools and groups to offer; package tools checks the names.
 	Tools []string
 	// ReadOnly offers only the tools that cannot spend money, cancel or write.
@@ -170,6 +179,7 @@ func newSpec(getenv func(string) string) *spec {
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
 	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout, bodyTimeout string
+	budget, historyDays, prices                                                                                  string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
@@ -222,6 +232,10 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("shutdown-grace", "VACE_MCP_SHUTDOWN_GRACE", "10s", "on SIGINT/SIGTERM, how long in-flight calls may finish before they are cancelled", str(&r.grace))
 	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
 	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "vace-output", "where downloaded videos are saved", str(&c.OutputDir))
+	s.add("state-dir", "VACE_MCP_STATE_DIR", "", "directory of the job journal shared by every vace-mcp process of this user (default: $XDG_STATE_HOME/vace-mcp, ~/.local/state/vace-mcp, or the OS's equivalent)", str(&c.StateDir))
+	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal, local day) past this many USD; off when empty", str(&r.budget))
+	s.add("history-days", "VACE_MCP_HISTORY_DAYS", "90", "how many days the journal keeps finished jobs", str(&r.historyDays))
+	s.add("prices", "VACE_MCP_PRICES", "", "USD per billed second for estimates, replacing defaults: model=USD or model:tier=USD, comma-separated (defaults: 0.10 for VACE; wan2.7-videoedit 0.10 at 720P, 0.15 at 1080P)", str(&r.prices))
 	s.add("tools", "VACE_MCP_TOOLS", "all", "tools to offer, comma-separated: tool names or groups edit (the paid editing tools), tasks (get_task, wait_task, cancel_task, list_tasks), files (download_video) or all", list(&c.Tools, ","))
 	s.add("read-only", "VACE_MCP_READ_ONLY", "false", "offer only read-only tools: none that can spend money, cancel a task or write a file (narrows --tools)", boolean(&c.ReadOnly))
 }
@@ -342,6 +356,19 @@ func (c *Config) finish(r *raw, s *spec) error {
 	}
 	if c.OutputDir == "" {
 		bad("--output-dir must not be empty")
+	}
+	if r.budget != "" {
+		if b, err := strconv.ParseFloat(r.budget, 64); err != nil || b <= 0 {
+			bad("--daily-budget %q: use a positive number of USD, such as 5 or 12.50 (leave it empty for no cap)", r.budget)
+		} else {
+			c.DailyBudget = b
+		}
+	}
+	c.HistoryDays = int(positive("history-days", r.historyDays))
+	if p, err := dashscope.ParsePrices(r.prices); err != nil {
+		bad("--prices: %v", err)
+	} else {
+		c.Prices = p
 	}
 	c.Tools = splitList(strings.Join(c.Tools, ","), ",") // --tools edit,tasks as well as --tools edit --tools tasks
 	return errors.Join(errs...)

@@ -203,7 +203,7 @@ func protocols(t *testing.T, f func(t *testing.T, legacy bool)) {
 func startStdio(t testing.TB, o startOptions) *session {
 	t.Helper()
 	cmd := exec.Command(binary, append(append([]string{}, fastFlags...), o.args...)...)
-	cmd.Env = append(baseEnv(), o.env...)
+	cmd.Env = append(baseEnv(t), o.env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -270,9 +270,11 @@ func connect(t testing.TB, tr transport.Interface, legacy bool, s *session, opts
 	return c
 }
 
-// baseEnv is a clean environment: nothing of the developer's DashScope setup leaks in.
-func baseEnv() []string {
-	var env []string
+// baseEnv is a clean environment: nothing of the developer's DashScope setup
+// leaks in, and the process keeps its job journal in a directory of the
+// test's own (a later entry of the same name, from the test, wins).
+func baseEnv(t testing.TB) []string {
+	env := []string{"VACE_MCP_STATE_DIR=" + t.TempDir()}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DASHSCOPE_") && !strings.HasPrefix(kv, "VACE_MCP_") {
 			env = append(env, kv)

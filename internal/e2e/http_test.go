@@ -27,7 +27,7 @@ func startHTTP(t testing.TB, transportName string, env []string, args ...string)
 	t.Helper()
 	all := append([]string{"--transport", transportName, "--addr", "127.0.0.1:0"}, fastFlags...)
 	cmd := exec.Command(binary, append(all, args...)...)
-	cmd.Env = append(baseEnv(), env...)
+	cmd.Env = append(baseEnv(t), env...)
 	h := &httpServer{Stderr: &lockedBuffer{}}
 	cmd.Stderr = h.Stderr
 	h.Proc = startProc(t, cmd)

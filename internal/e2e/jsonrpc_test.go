@@ -54,7 +54,7 @@ type rawStdio struct {
 func startRawStdio(t *testing.T, env []string) *rawStdio {
 	t.Helper()
 	cmd := exec.Command(binary, fastFlags...)
-	cmd.Env = append(baseEnv(), env...)
+	cmd.Env = append(baseEnv(t), env...)
 	in, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	out, err := cmd.StdoutPipe()

@@ -1,0 +1,85 @@
+package tools
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
+)
+
+// clock is the wall clock the journal is kept by (the client's clock may be
+// a simulated one).
+func (s *Service) clock() time.Time { return time.Now() }
+
+// estimate is a request's expected cost: its billed seconds at the model's
+// price, with a local input video's own length where there is one.
+func (s *Service) estimate(req dashscope.Request, st *staging) float64 {
+	input := 0.0
+	for _, l := range st.locals {
+		if l.media.Name == "video_url" {
+			input = l.info.Duration.Seconds()
+		}
+	}
+	return dashscope.EstimatedSeconds(req, input) * s.opts.Prices.Rate(s.client.ModelFor(req), dashscope.TierOf(req))
+}
+
+// record keeps what a look at a task learned in the journal, settling its
+// cost when it has ended: billed seconds at the model's price on success,
+// nothing on failure.
+func (s *Service) record(ctx context.Context, t *dashscope.Task) {
+	if s.journal == nil || t == nil || t.ID == "" || t.Status == dashscope.StatusUnknown {
+		return
+	}
+	o := journal.Observation{TaskID: t.ID, Status: string(t.Status), BilledSeconds: t.Usage.BilledSeconds()}
+	switch t.Status {
+	case dashscope.StatusSucceeded:
+		o.VideoURL, o.ExpiresAt = t.VideoURL, expiry(t)
+		if job, err := s.journal.ByTask(ctx, t.ID); err == nil {
+			cost := roundCents(o.BilledSeconds * s.opts.Prices.Rate(job.Model, dashscope.TierOfUsage(t.Usage)))
+			o.CostUSD = &cost
+		}
+	case dashscope.StatusFailed, dashscope.StatusCanceled:
+		zero := 0.0
+		o.CostUSD = &zero
+	}
+	if err := s.journal.Observe(ctx, o); err != nil {
+		s.log.Error("could not record a task's state in the journal", slog.String("task_id", t.ID), slog.String("error", err.Error()))
+	}
+}
+
+func roundCents(usd float64) float64 { return math.Round(usd*100) / 100 }
+
+// promptOf is a request's prompt, for the journal's excerpt.
+func promptOf(r dashscope.Request) string {
+	switch r := r.(type) {
+	case dashscope.ImageReference:
+		return r.Prompt
+	case dashscope.VideoRepainting:
+		return r.Prompt
+	case dashscope.VideoEdit:
+		return r.Prompt
+	case dashscope.VideoExtension:
+		return r.Prompt
+	case dashscope.VideoOutpainting:
+		return r.Prompt
+	case dashscope.InstructEdit:
+		return r.Prompt
+	}
+	return ""
+}
+
+// inputsText names the local inputs by field and content, for the journal.
+func (st *staging) inputsText() string {
+	var parts []string
+	for i, m := range st.media {
+		if l, ok := st.locals[i]; ok {
+			d, _ := l.contentDigest()
+			parts = append(parts, m.Field+"="+l.file.Path+" sha256:"+d)
+		}
+	}
+	return strings.Join(parts, "; ")
+}

@@ -49,6 +49,10 @@ type TaskList struct {
 	PageSize  int       `json:"page_size"`
 	TotalPage int       `json:"total_page"`
 	Simulated bool      `json:"simulated,omitempty"`
+	// FromJournal marks a window older than DashScope's 24 hours, listed from the journal alone.
+	FromJournal bool `json:"from_journal,omitempty"`
+	// TodayUSD is today's total across every process sharing the journal.
+	TodayUSD float64 `json:"today_usd"`
 }
 
 // TaskRow is one task in a list.
@@ -60,6 +64,12 @@ type TaskRow struct {
 	CreatedAt string `json:"created_at,omitempty"`
 	StartedAt string `json:"started_at,omitempty"`
 	EndedAt   string `json:"ended_at,omitempty"`
+	// From the journal, for tasks submitted through vace-mcp.
+	Prompt           string   `json:"prompt_excerpt,omitempty"`
+	BilledSeconds    float64  `json:"billed_seconds,omitempty"`
+	EstimatedCostUSD float64  `json:"estimated_cost_usd,omitempty"`
+	CostUSD          *float64 `json:"cost_usd,omitempty"`
+	LocalPath        string   `json:"local_path,omitempty"`
 }
 
 func (s *Service) getTask() server.ServerTool {
@@ -320,7 +330,7 @@ var taskListSchema = outputSchema(&TaskList{}, "tasks", "total")
 
 func (s *Service) listTasks() server.ServerTool {
 	def := mcp.NewToolWithRawSchema("list_tasks",
-		"List this account's tasks of a window of at most 24 h, newest first: find a lost task_id or an unknown outcome.",
+		"List this account's tasks, newest first: find a lost task_id or an unknown outcome. Older than 24 h: from the journal.",
 		inputSchema(&ListTasksArgs{}, props{
 			"status":     {desc: "Only tasks in this state.", enum: strs(listStatuses)},
 			"start_time": {desc: "RFC 3339; default end_time - 24 h."},
@@ -339,18 +349,46 @@ func (s *Service) listTasks() server.ServerTool {
 		if err != nil {
 			return s.toolError("list_tasks", err), nil
 		}
-		page, err := s.client.ListTasks(ctx, filter)
-		if err != nil {
-			return s.toolError("list_tasks", err), nil
+		var out TaskList
+		if journalOnly(filter, s.clock()) {
+			if s.journal == nil {
+				return s.toolError("list_tasks", &dashscope.FieldError{Field: "start_time",
+					Problem: "DashScope lists at most 24 hours, and older jobs come from the job journal, which is unavailable: " + s.journalErr.Error()}), nil
+			}
+			if out, err = s.history(ctx, filter); err != nil {
+				return s.toolError("list_tasks", err), nil
+			}
+		} else {
+			page, err := s.client.ListTasks(ctx, filter)
+			if err != nil {
+				return s.toolError("list_tasks", err), nil
+			}
+			out = TaskList{Tasks: []TaskRow{}, Total: page.Total, PageNo: page.PageNo, PageSize: page.PageSize, TotalPage: page.TotalPage}
+			for _, t := range page.Tasks {
+				out.Tasks = append(out.Tasks, TaskRow{TaskID: t.ID, Status: string(t.Status), Model: t.Model, Function: s.functionOf(t.ID),
+					CreatedAt: rfc3339(t.Created.Time), StartedAt: rfc3339(t.Started.Time), EndedAt: rfc3339(t.Ended.Time)})
+			}
+			s.enrich(ctx, out.Tasks)
 		}
-		out := TaskList{Tasks: []TaskRow{}, Total: page.Total, PageNo: page.PageNo, PageSize: page.PageSize, TotalPage: page.TotalPage, Simulated: s.opts.Sandbox}
-		for _, t := range page.Tasks {
-			out.Tasks = append(out.Tasks, TaskRow{TaskID: t.ID, Status: string(t.Status), Model: t.Model, Function: s.functionOf(t.ID),
-				CreatedAt: rfc3339(t.Created.Time), StartedAt: rfc3339(t.Started.Time), EndedAt: rfc3339(t.Ended.Time)})
-		}
+		out.Simulated = s.opts.Sandbox
 		text := fmt.Sprintf("%d task(s) in the window; page %d of %d.", out.Total, out.PageNo, max(out.TotalPage, 1))
+		if out.FromJournal {
+			text = "From the job journal (DashScope keeps tasks for 24 hours): " + text
+		}
 		for _, t := range out.Tasks {
 			text += fmt.Sprintf("\n- %s %s created %s", t.TaskID, t.Status, t.CreatedAt)
+			if t.Prompt != "" {
+				text += fmt.Sprintf(" (%s: %q)", t.Function, t.Prompt)
+			}
+			if t.LocalPath != "" {
+				text += ", saved to " + t.LocalPath
+			}
+		}
+		if s.journal != nil {
+			if today, err := s.journal.ChargedToday(ctx); err == nil {
+				out.TodayUSD = roundCents(today)
+				text += fmt.Sprintf("\nToday's total: USD %.2f.", out.TodayUSD)
+			}
 		}
 		if s.opts.Sandbox {
 			text = "[SANDBOX: simulated DashScope] " + text
@@ -388,11 +426,8 @@ func (a ListTasksArgs) filter(now time.Time) (dashscope.ListFilter, error) {
 		if start.IsZero() {
 			start = end.Add(-24 * time.Hour)
 		}
-		switch {
-		case !end.After(start):
+		if !end.After(start) {
 			fe = append(fe, &dashscope.FieldError{Field: "end_time", Problem: "must be after start_time"})
-		case end.Sub(start) > 24*time.Hour:
-			fe = append(fe, &dashscope.FieldError{Field: "start_time", Problem: fmt.Sprintf("the window may be at most 24 hours (got %s)", end.Sub(start).Round(time.Minute))})
 		}
 		f.Start, f.End = start, end
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 )
 
 // Transports the server can speak.
@@ -73,6 +74,9 @@ type Config struct {
 	// Local files (inputs) and downloads (outputs).
 	AllowedDirs []string
 	OutputDir   string
+	// AutoSave saves every succeeded job's video into OutputDir while a
+	// server runs, so a job nobody waited for is not lost when its URL expires.
+	AutoSave bool
 
 	// StateDir holds the job journal (default: the user's state directory).
 	StateDir string
@@ -231,7 +235,8 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("max-waits-per-session", "VACE_MCP_MAX_WAITS_PER_SESSION", "16", "most wait_task calls running at once per client session (for stateless 2026-07-28 HTTP clients, per client IP address)", str(&r.maxWaits))
 	s.add("shutdown-grace", "VACE_MCP_SHUTDOWN_GRACE", "10s", "on SIGINT/SIGTERM, how long in-flight calls may finish before they are cancelled", str(&r.grace))
 	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
-	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "vace-output", "where downloaded videos are saved", str(&c.OutputDir))
+	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "", "where videos are saved (default: $XDG_VIDEOS_DIR/vace-mcp, else ~/Movies/vace-mcp on macOS, ~/Videos/vace-mcp elsewhere); a relative path is relative to the working directory", str(&c.OutputDir))
+	s.add("auto-save", "VACE_MCP_AUTO_SAVE", "true", "while a server runs, save every succeeded job's video into --output-dir before its URL expires, including jobs that finished while no server ran (up to 24 h back); one process saves each", boolean(&c.AutoSave))
 	s.add("state-dir", "VACE_MCP_STATE_DIR", "", "directory of the job journal shared by every vace-mcp process of this user (default: $XDG_STATE_HOME/vace-mcp, ~/.local/state/vace-mcp, or the OS's equivalent)", str(&c.StateDir))
 	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal, local day) past this many USD; off when empty", str(&r.budget))
 	s.add("history-days", "VACE_MCP_HISTORY_DAYS", "90", "how many days the journal keeps finished jobs", str(&r.historyDays))
@@ -354,8 +359,16 @@ func (c *Config) finish(r *raw, s *spec) error {
 			bad("--allow-origin %q: give an origin such as https://app.example.com (scheme and host, no path)", o)
 		}
 	}
-	if c.OutputDir == "" {
+	switch {
+	case c.OutputDir != "":
+	case s.set["output-dir"]:
 		bad("--output-dir must not be empty")
+	default:
+		d, err := localfiles.DefaultOutputDir(s.env)
+		if err != nil {
+			bad("--output-dir: the default is in the home directory, which is unknown (%v): give --output-dir or VACE_MCP_OUTPUT_DIR", err)
+		}
+		c.OutputDir = d
 	}
 	if r.budget != "" {
 		if b, err := strconv.ParseFloat(r.budget, 64); err != nil || b <= 0 {

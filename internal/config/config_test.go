@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,36 @@ func TestDefaults(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, c.SessionIdleTimeout)
 	assert.Equal(t, 5*time.Second, c.ProgressInterval)
 	assert.Zero(t, c.PollInterval)
-	assert.Equal(t, "vace-output", c.OutputDir)
+	assert.True(t, filepath.IsAbs(c.OutputDir), "the default output directory does not depend on the working directory: %s", c.OutputDir)
+	assert.Equal(t, "vace-mcp", filepath.Base(c.OutputDir))
+	assert.True(t, c.AutoSave)
+}
+
+func TestOutputDirDefaultsToTheVideosFolderAndAutoSaveCanBeTurnedOff(t *testing.T) {
+	videos := t.TempDir()
+	c, err := parse(t, map[string]string{"XDG_VIDEOS_DIR": videos})
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(videos, "vace-mcp"), c.OutputDir)
+
+	c, err = parse(t, map[string]string{"XDG_VIDEOS_DIR": videos}, "--output-dir", "clips")
+	require.NoError(t, err)
+	assert.Equal(t, "clips", c.OutputDir, "an explicit relative directory stays relative to the working directory")
+	c, err = parse(t, map[string]string{"VACE_MCP_OUTPUT_DIR": "/srv/videos"})
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/videos", c.OutputDir)
+	_, err = parse(t, nil, "--output-dir", "")
+	assert.ErrorContains(t, err, "--output-dir must not be empty")
+
+	c, err = parse(t, map[string]string{"VACE_MCP_AUTO_SAVE": "false"})
+	require.NoError(t, err)
+	assert.False(t, c.AutoSave)
+	c, err = parse(t, map[string]string{"VACE_MCP_AUTO_SAVE": "false"}, "--auto-save")
+	require.NoError(t, err)
+	assert.True(t, c.AutoSave, "the flag wins over the environment")
+	c, err = parse(t, nil, "--auto-save=false")
+	require.NoError(t, err)
+	assert.False(t, c.AutoSave)
+	assert.True(t, IsBoolFlag("auto-save"))
 }
 
 func TestRegionSetsRootAndModelTogether(t *testing.T) {

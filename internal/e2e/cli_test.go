@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -35,17 +36,38 @@ func runCLI(t *testing.T, dir string, env []string, args ...string) (string, str
 func TestCallRunsAWholeSandboxJobWithProgressAndSavesTheVideo(t *testing.T) {
 	dir := t.TempDir()
 	stdout, stderr, code := runCLI(t, dir, nil, "call", "video_outpainting", "--sandbox", "--prompt", "a violinist on a wider stage",
-		"--video_url", "https://example.com/in.mp4", "--left_scale", "1.5", "--wait", "--download", "--poll-interval", "500ms", "--progress-interval", "1s")
+		"--video_url", "https://example.com/in.mp4", "--left_scale", "1.5", "--wait", "--download", "--poll-interval", "500ms", "--progress-interval", "1s",
+		"--output-dir", "clips")
 	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Contains(t, stdout, "SANDBOX")
 	assert.Contains(t, stdout, "SUCCEEDED")
 	assert.Contains(t, stderr, "[sandbox] RUNNING", "progress is shown on stderr")
 	assert.Contains(t, stderr, "SANDBOX MODE")
-	files, err := filepath.Glob(filepath.Join(dir, "vace-output", "vace-*.mp4"))
+	files, err := filepath.Glob(filepath.Join(dir, "clips", "vace-*.mp4"))
 	require.NoError(t, err)
-	require.Len(t, files, 1)
+	require.Len(t, files, 1, "an explicit relative --output-dir is relative to the working directory")
 	saved, _ := os.ReadFile(files[0])
 	assert.Equal(t, dashscopetest.SampleVideo, saved)
+}
+
+// TestCallSavesInTheUsersVideosFolderWhateverTheWorkingDirectory: desktop
+// hosts start servers in /, so the default output directory cannot be
+// relative to the working directory.
+func TestCallSavesInTheUsersVideosFolderWhateverTheWorkingDirectory(t *testing.T) {
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "USERPROFILE=" + home, "XDG_VIDEOS_DIR=", "VACE_MCP_OUTPUT_DIR="} // empty: not set
+	stdout, stderr, code := runCLI(t, string(filepath.Separator), env, "call", "video_outpainting", "--sandbox", "--prompt", "p",
+		"--video_url", "https://example.com/in.mp4", "--wait", "--download", "--poll-interval", "500ms", "--json")
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal([]byte(stdout), &out), stdout)
+	videos := "Videos"
+	if runtime.GOOS == "darwin" {
+		videos = "Movies"
+	}
+	want := filepath.Join(home, videos, "vace-mcp", "vace-"+out["task_id"].(string)+".mp4")
+	assert.Equal(t, want, out["local_path"])
+	assert.FileExists(t, want)
 }
 
 func TestCallPrintsJSONAndUploadsTheFilesItNames(t *testing.T) {

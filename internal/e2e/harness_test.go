@@ -271,10 +271,14 @@ func connect(t testing.TB, tr transport.Interface, legacy bool, s *session, opts
 }
 
 // baseEnv is a clean environment: nothing of the developer's DashScope setup
-// leaks in, and the process keeps its job journal in a directory of the
-// test's own (a later entry of the same name, from the test, wins).
+// leaks in, and the process keeps its job journal and saves its videos in
+// directories of the test's own, never in the developer's home (a later
+// entry of the same name, from the test, wins). Auto-save is off, so that
+// the fake sees only the queries and downloads a test's own calls make (a
+// fault injected for a call is not taken by auto-save's look); the tests of
+// auto-save turn it back on.
 func baseEnv(t testing.TB) []string {
-	env := []string{"VACE_MCP_STATE_DIR=" + t.TempDir()}
+	env := []string{"VACE_MCP_STATE_DIR=" + t.TempDir(), "VACE_MCP_OUTPUT_DIR=" + t.TempDir(), "VACE_MCP_AUTO_SAVE=false"}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DASHSCOPE_") && !strings.HasPrefix(kv, "VACE_MCP_") {
 			env = append(env, kv)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -12,6 +13,31 @@ import (
 // and a file appears only once it is complete.
 type OutputDir struct {
 	dir string
+}
+
+// DefaultOutputDir is where results are saved unless --output-dir says
+// otherwise: a vace-mcp folder in the user's videos folder,
+// $XDG_VIDEOS_DIR/vace-mcp when that is set, else ~/Movies/vace-mcp on macOS
+// and ~/Videos/vace-mcp elsewhere. It is absolute because desktop hosts
+// start servers with the working directory set to /, where a relative
+// default would be unwritable and nobody would look.
+func DefaultOutputDir(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_VIDEOS_DIR"); filepath.IsAbs(d) {
+		return filepath.Join(d, "vace-mcp"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, videosFolder(runtime.GOOS), "vace-mcp"), nil
+}
+
+// videosFolder is the name of the videos folder in a home directory.
+func videosFolder(goos string) string {
+	if goos == "darwin" {
+		return "Movies"
+	}
+	return "Videos"
 }
 
 // NewOutputDir names the output directory; it is made (with its parents)
@@ -94,16 +120,24 @@ func (o *OutputDir) Existing(name string, check Check) (string, bool) {
 		return "", false
 	}
 	p := filepath.Join(o.dir, name)
-	f, err := openNoFollow(p)
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil || !st.Mode().IsRegular() || st.Size() == 0 || check(f, st.Size()) != nil {
+	if !Intact(p, check) {
 		return "", false
 	}
 	return p, true
+}
+
+// Intact reports whether path is a saved file that still passes check: a
+// regular, non-empty file, not a link. It lets a result saved earlier, by
+// any process into its own output directory, be reused without trusting
+// whatever now has its name.
+func Intact(path string, check Check) bool {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular() && st.Size() > 0 && check(f, st.Size()) == nil
 }
 
 // CheckWritable reports whether a file can be created in the directory.

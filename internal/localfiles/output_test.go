@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -79,4 +80,39 @@ func TestContentThatFailsTheCheckIsNeitherSavedNorReused(t *testing.T) {
 	require.NoError(t, os.Symlink(path, filepath.Join(o.Dir(), "vace-link.mp4")))
 	_, ok = o.Existing("vace-link.mp4", isVideo)
 	assert.False(t, ok, "a link is not a saved file")
+}
+
+func TestTheDefaultOutputDirectoryIsTheUsersVideosFolder(t *testing.T) {
+	videos := t.TempDir()
+	d, err := DefaultOutputDir(func(k string) string { return map[string]string{"XDG_VIDEOS_DIR": videos}[k] })
+	require.NoError(t, err)
+	assert.Equal(t, filepath.Join(videos, "vace-mcp"), d)
+
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("USERPROFILE", home) // Windows
+	for _, xdg := range []string{"", "relative/videos"} {
+		d, err = DefaultOutputDir(func(k string) string { return map[string]string{"XDG_VIDEOS_DIR": xdg}[k] })
+		require.NoError(t, err)
+		assert.Equal(t, filepath.Join(home, videosFolder(runtime.GOOS), "vace-mcp"), d, "XDG_VIDEOS_DIR=%q is not an absolute path: ignored", xdg)
+		assert.True(t, filepath.IsAbs(d), "never relative to a working directory that may be /")
+	}
+	assert.Equal(t, "Movies", videosFolder("darwin"))
+	assert.Equal(t, "Videos", videosFolder("linux"))
+	assert.Equal(t, "Videos", videosFolder("windows"))
+}
+
+func TestIntactTakesOnlyACheckedRegularFileWhereverItIs(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "elsewhere.mp4")
+	require.NoError(t, os.WriteFile(good, []byte("video"), 0o644))
+	assert.True(t, Intact(good, isVideo), "a result saved by another process, in its own directory")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "bad.mp4"), []byte("<html>"), 0o644))
+	assert.False(t, Intact(filepath.Join(dir, "bad.mp4"), isVideo))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.mp4"), nil, 0o644))
+	assert.False(t, Intact(filepath.Join(dir, "empty.mp4"), func(io.ReaderAt, int64) error { return nil }))
+	assert.False(t, Intact(filepath.Join(dir, "gone.mp4"), isVideo))
+	assert.False(t, Intact(dir, isVideo), "a directory")
+	require.NoError(t, os.Symlink(good, filepath.Join(dir, "link.mp4")))
+	assert.False(t, Intact(filepath.Join(dir, "link.mp4"), isVideo))
 }

@@ -27,7 +27,7 @@ export const TOOL_NAMES = [
   'video_extension', 'video_instruct_edit', 'video_outpainting', 'video_repainting', 'wait_task',
 ];
 
-// Every server writes its downloads (none expected in these tests) into one temporary directory.
+// Every server saves videos (auto-save keeps those of the sandbox jobs that succeed) into one temporary directory.
 const outDir = mkdtempSync(join(tmpdir(), 'vace-interop-'));
 process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
 

@@ -140,6 +140,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		ProgressEvery: cfg.ProgressInterval, Logger: logger, Version: appVersion(),
 		Files: files, Outputs: outputs, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly,
 		Journal: jnl, JournalErr: jerr, DailyBudget: cfg.DailyBudget, Prices: cfg.Prices,
+		AutoSave: cfg.AutoSave, FollowEvery: cfg.PollInterval, // a fixed --poll-interval paces auto-save too; unset, its own gentle pace
 	})
 	srv, err := service.Server()
 	if err != nil {
@@ -150,6 +151,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cli.Call(ctx, srv, call, stdout, stderr)
 	}
 	go reconcile(ctx, service, logger)
+	// Auto-save stops, and its downloads with it, before the journal closes.
+	following, stopFollowing := context.WithCancel(ctx)
+	followed := make(chan struct{})
+	go func() { defer close(followed); service.Follow(following) }()
+	defer func() { stopFollowing(); <-followed }()
 	err = serve(ctx, cfg, srv, stdin, stdout, logger)
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 )
 
@@ -63,6 +64,8 @@ type Client struct {
 	uploadLimiter *rate.Limiter
 
 	tracker *tracker
+	// queries lets concurrent GetTask calls for one id share one query.
+	queries singleflight.Group
 }
 
 // Option configures a Client.
@@ -239,7 +242,50 @@ func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 
 // GetTask returns a task's current state. An id the service does not know
 // (wrong, or older than 24 hours) comes back as a task with StatusUnknown.
+//
+// It asks the service only when what the client knows could be stale, as
+// every query counts against the account's 20 a second: a task last seen
+// ended (SUCCEEDED, FAILED or CANCELED, not UNKNOWN) is answered from that
+// while its result is valid (see [Task.Expires]), since an ended task never
+// changes, and a running one from a query answered within the last second.
+// Concurrent calls for one id share one query. That query runs to its end
+// even if the caller that started it leaves, so its answer still reaches the
+// other callers and what the client knows. [Client.QueryTask] always asks.
 func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
+	if err := checkTaskID(taskID); err != nil {
+		return nil, err
+	}
+	if t, ok := c.tracker.known(taskID, c.clock.Now()); ok {
+		return t, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	answer := c.queries.DoChan(taskID, func() (any, error) {
+		// Looked at again: a shared query that ended since the look above
+		// has just told the tracker, and asking again would be a second query.
+		if t, ok := c.tracker.known(taskID, c.clock.Now()); ok {
+			return t, nil
+		}
+		return c.QueryTask(context.WithoutCancel(ctx), taskID)
+	})
+	select {
+	case r := <-answer:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*Task), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// QueryTask asks the service for a task's state, whatever the client knows
+// and without sharing a query already under way, so the answer is read after
+// the call began: for a caller that must see a change just made (a cancel)
+// or that keeps what the client knows fresh (the shared poller). Otherwise
+// use [Client.GetTask].
+func (c *Client) QueryTask(ctx context.Context, taskID string) (*Task, error) {
 	if err := checkTaskID(taskID); err != nil {
 		return nil, err
 	}

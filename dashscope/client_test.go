@@ -371,7 +371,9 @@ func TestBadTaskIDsAreRefusedBeforeAnyRequest(t *testing.T) {
 	assert.Empty(t, srv.Requests())
 }
 
-func TestTaskLifecycleThroughGetTask(t *testing.T) {
+// QueryTask, not GetTask: only the fake's clock moves here, so to the client
+// its second-old answer about a running task is still the task's state.
+func TestTaskLifecycleThroughQueryTask(t *testing.T) {
 	clock := dashscopetest.NewManualClock(time.Now())
 	srv := dashscopetest.NewServer(t, dashscopetest.WithClock(clock),
 		dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: 10 * time.Second, Run: 60 * time.Second, VideoDuration: 5}))
@@ -379,20 +381,20 @@ func TestTaskLifecycleThroughGetTask(t *testing.T) {
 	task, err := c.Submit(t.Context(), outpaint)
 	require.NoError(t, err)
 
-	got, err := c.GetTask(t.Context(), task.ID)
+	got, err := c.QueryTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusPending, got.Status)
 	assert.False(t, got.SubmitTime.IsZero())
 
 	clock.Advance(30 * time.Second)
-	got, err = c.GetTask(t.Context(), task.ID)
+	got, err = c.QueryTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusRunning, got.Status)
 	require.NotNil(t, got.Metrics)
 	assert.Equal(t, 1, got.Metrics.Total)
 
 	clock.Advance(50 * time.Second)
-	got, err = c.GetTask(t.Context(), task.ID)
+	got, err = c.QueryTask(t.Context(), task.ID)
 	require.NoError(t, err)
 	assert.Equal(t, dashscope.StatusSucceeded, got.Status)
 	assert.True(t, strings.HasPrefix(got.VideoURL, srv.URL+"/results/"))

@@ -3,6 +3,8 @@ package dashscope
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -106,6 +108,22 @@ type Task struct {
 	Message       string       `json:"message,omitempty"`
 	Metrics       *TaskMetrics `json:"task_metrics,omitempty"`
 	Usage         *Usage       `json:"usage,omitempty"`
+}
+
+// Expires is when the task's result stops being available: the signed video
+// URL's Expires when it has one, else ResultTTL after submission, when the
+// service forgets the task; zero when unknown (no submission time, or a task
+// the service does not know).
+func (t *Task) Expires() time.Time {
+	if u, err := url.Parse(t.VideoURL); err == nil && t.VideoURL != "" {
+		if secs, err := strconv.ParseInt(u.Query().Get("Expires"), 10, 64); err == nil && secs > 0 {
+			return time.Unix(secs, 0)
+		}
+	}
+	if t.SubmitTime.IsZero() || t.Status == StatusUnknown {
+		return time.Time{}
+	}
+	return t.SubmitTime.Add(ResultTTL)
 }
 
 // taskResponse is the body of submit and query responses.

@@ -91,6 +91,9 @@ type record struct {
 	submittedAt time.Time // by the client's clock; zero when unknown
 	function    Function  // set when this client submitted the task
 	last        Observation
+	// queried is whether last is a query's answer, not the submission's,
+	// which lacks the task's times.
+	queried bool
 }
 
 func newTracker() *tracker {
@@ -106,6 +109,7 @@ func (t *tracker) submitted(task *Task, fn Function, now time.Time) {
 	r := t.recordLocked(task.ID, now)
 	r.submittedAt, r.function = now, fn
 	r.last = Observation{Task: task, At: now, Function: fn}
+	r.queried = false
 }
 
 func (t *tracker) observed(task *Task, now time.Time) {
@@ -113,6 +117,35 @@ func (t *tracker) observed(task *Task, now time.Time) {
 	defer t.mu.Unlock()
 	r := t.recordLocked(task.ID, now)
 	r.last = Observation{Task: task, At: now, Age: r.age(task, now), Function: r.function}
+	r.queried = true
+}
+
+// freshFor is how long a query's answer about a running task stands for the
+// task's state: a second, as stale as a person or an agent could notice, and
+// enough to turn any number of callers asking about one task into one query
+// a second.
+const freshFor = time.Second
+
+// known returns the task's last queried state when it cannot be stale: an
+// ended task whose result is still valid, or a running one read within
+// freshFor. UNKNOWN is asked again, as the service may answer it for a task
+// it has only just made.
+func (t *tracker) known(id string, now time.Time) (*Task, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.history[id]
+	if !ok || !r.queried || r.last.Task == nil {
+		return nil, false
+	}
+	task := r.last.Task
+	switch task.Status {
+	case StatusUnknown:
+		return nil, false
+	case StatusSucceeded, StatusFailed, StatusCanceled:
+		exp := task.Expires()
+		return task, !exp.IsZero() && now.Before(exp)
+	}
+	return task, now.Sub(r.last.At) < freshFor
 }
 
 func (t *tracker) last(taskID string) (Observation, bool) {
@@ -242,7 +275,7 @@ func (p *poller) run(ctx context.Context, c *Client) {
 		if err := c.clock.Sleep(ctx, p.untilNextPoll(c, polls, failures, lastTry)); err != nil {
 			return
 		}
-		task, err := c.GetTask(ctx, p.id)
+		task, err := c.QueryTask(ctx, p.id) // the poller is what keeps the tracker fresh: it always asks
 		if ctx.Err() != nil {
 			return
 		}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"strings"
@@ -29,16 +30,19 @@ func (s *Service) estimate(req dashscope.Request, st *staging) float64 {
 
 // record keeps what a look at a task learned in the journal, settling its
 // cost when it has ended: billed seconds at the model's price on success,
-// nothing on failure.
-func (s *Service) record(ctx context.Context, t *dashscope.Task) {
+// nothing on failure. It returns that cost: nil while the task runs, or for
+// a succeeded task the journal does not know (its model, so its price, is
+// unknown).
+func (s *Service) record(ctx context.Context, t *dashscope.Task) *float64 {
 	if s.journal == nil || t == nil || t.ID == "" || t.Status == dashscope.StatusUnknown {
-		return
+		return nil
 	}
 	o := journal.Observation{TaskID: t.ID, Status: string(t.Status), BilledSeconds: t.Usage.BilledSeconds()}
+	job, err := s.journal.ByTask(ctx, t.ID)
 	switch t.Status {
 	case dashscope.StatusSucceeded:
-		o.VideoURL, o.ExpiresAt = t.VideoURL, expiry(t)
-		if job, err := s.journal.ByTask(ctx, t.ID); err == nil {
+		o.VideoURL, o.ExpiresAt = t.VideoURL, t.Expires()
+		if err == nil {
 			cost := roundCents(o.BilledSeconds * s.opts.Prices.Rate(job.Model, dashscope.TierOfUsage(t.Usage)))
 			o.CostUSD = &cost
 		}
@@ -46,10 +50,25 @@ func (s *Service) record(ctx context.Context, t *dashscope.Task) {
 		zero := 0.0
 		o.CostUSD = &zero
 	}
+	switch {
+	case errors.Is(err, journal.ErrNotFound): // not the journal's task: Observe would ignore it
+		return o.CostUSD
+	case err == nil && job.Status == o.Status && (job.CostUSD != nil || (!t.Status.Terminal() && s.clock().Sub(job.UpdatedAt) < recordedFresh)):
+		// The journal has this already: an ended task settled, or a running
+		// one recorded a moment ago. Writing it again would only make every
+		// process's concurrent looks queue for the journal's lock.
+		return o.CostUSD
+	}
 	if err := s.journal.Observe(ctx, o); err != nil {
 		s.log.Error("could not record a task's state in the journal", slog.String("task_id", t.ID), slog.String("error", err.Error()))
 	}
+	return o.CostUSD
 }
+
+// recordedFresh is how recently a running task's unchanged state must have
+// been recorded for a look to leave it be: the second for which the client,
+// too, takes a look as the task's state.
+const recordedFresh = time.Second
 
 func roundCents(usd float64) float64 { return math.Round(usd*100) / 100 }
 

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +30,8 @@ type TaskResult struct {
 	Usage      *dashscope.Usage `json:"usage,omitempty"`
 	// BilledSeconds is what the task is billed for (wan2.7-videoedit: input plus output seconds).
 	BilledSeconds float64 `json:"billed_seconds,omitempty"`
+	// CostUSD is an ended task's cost: billed seconds at the model's price, or 0 for a failed or canceled one.
+	CostUSD *float64 `json:"cost_usd,omitempty"`
 	// EstimatedCostUSD is a new submission's expected cost; TodayUSD is today's total across the journal.
 	EstimatedCostUSD float64  `json:"estimated_cost_usd,omitempty"`
 	TodayUSD         float64  `json:"today_usd,omitempty"`
@@ -43,6 +44,9 @@ type TaskResult struct {
 	WaitedSeconds    float64  `json:"waited_seconds,omitempty"`
 	Next             string   `json:"next,omitempty"`
 	Simulated        bool     `json:"simulated,omitempty"`
+	// FromJournal marks an ended task answered from the job journal without a
+	// query: it has no usage object, times or actual_prompt (see knownResult).
+	FromJournal bool `json:"from_journal,omitempty"`
 }
 
 // typicalJob is how long a VACE job usually takes, for messages.
@@ -50,7 +54,7 @@ const typicalJob = "5-10 minutes"
 
 // taskResult shapes a task for the agent; now is the client clock's time.
 func (s *Service) taskResult(t *dashscope.Task, now time.Time) TaskResult {
-	s.record(context.Background(), t) // every look at a task goes into the journal
+	cost := s.record(context.Background(), t) // every look at a task goes into the journal
 	r := TaskResult{
 		TaskID: t.ID, Status: string(t.Status), Done: t.Status.Terminal(), Function: s.functionOf(t.ID),
 		RequestID: t.RequestID, ErrorCode: t.Code, ErrorMessage: t.Message, ActualPrompt: t.ActualPrompt,
@@ -67,29 +71,16 @@ func (s *Service) taskResult(t *dashscope.Task, now time.Time) TaskResult {
 	}
 	r.Usage = t.Usage
 	r.BilledSeconds = t.Usage.BilledSeconds()
-	if exp := expiry(t); !exp.IsZero() {
+	r.CostUSD = cost
+	if exp := t.Expires(); !exp.IsZero() {
 		r.ExpiresAt = rfc3339(exp)
 	}
-	r.Next = nextStep(t)
+	r.Next = nextStep(t.Status)
 	return r
 }
 
-// expiry is when a task's result stops working: the signed URL's Expires when
-// it has one, else 24 hours after submission.
-func expiry(t *dashscope.Task) time.Time {
-	if u, err := url.Parse(t.VideoURL); err == nil && t.VideoURL != "" {
-		if secs, err := strconv.ParseInt(u.Query().Get("Expires"), 10, 64); err == nil && secs > 0 {
-			return time.Unix(secs, 0)
-		}
-	}
-	if t.SubmitTime.IsZero() || t.Status == dashscope.StatusUnknown {
-		return time.Time{}
-	}
-	return t.SubmitTime.Add(dashscope.ResultTTL)
-}
-
-func nextStep(t *dashscope.Task) string {
-	switch t.Status {
+func nextStep(status dashscope.TaskStatus) string {
+	switch status {
 	case dashscope.StatusSucceeded:
 		return "Download or show video_url before expires_at; it is deleted after 24 hours."
 	case dashscope.StatusFailed:
@@ -114,8 +105,17 @@ func (s *Service) summary(r TaskResult) string {
 	}
 	switch dashscope.TaskStatus(r.Status) {
 	case dashscope.StatusSucceeded:
-		fmt.Fprintf(&b, "%s SUCCEEDED after %s: %s", what, human(r.AgeSeconds), r.VideoURL)
-		if r.BilledSeconds > 0 {
+		b.WriteString(what + " SUCCEEDED")
+		if r.AgeSeconds > 0 { // unknown for a video answered from the journal
+			b.WriteString(" after " + human(r.AgeSeconds))
+		}
+		if r.VideoURL != "" { // none once the link has expired
+			b.WriteString(": " + r.VideoURL)
+		}
+		switch {
+		case r.BilledSeconds > 0 && r.CostUSD != nil:
+			fmt.Fprintf(&b, " (%g s billed, USD %.2f)", r.BilledSeconds, *r.CostUSD)
+		case r.BilledSeconds > 0:
 			fmt.Fprintf(&b, " (%g s billed)", r.BilledSeconds)
 		}
 		if r.ExpiresAt != "" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/internal/clientid"
@@ -59,6 +60,12 @@ type Options struct {
 	Outputs *localfiles.OutputDir
 	// MaxDownloadBytes caps a downloaded video (default dashscope.MaxResultBytes).
 	MaxDownloadBytes int64
+	// AutoSave makes Follow save every succeeded job's video into Outputs.
+	AutoSave bool
+	// FollowEvery is how often Follow looks at each unfinished job (default
+	// 20 s: a job takes minutes and its video lasts 24 hours, so looking more
+	// often would only spend the account's queries).
+	FollowEvery time.Duration
 	// Journal records submissions across processes and restarts. Without it
 	// (JournalErr says why) the editing tools refuse to submit.
 	Journal    *journal.Journal
@@ -84,6 +91,9 @@ type Service struct {
 	journal    *journal.Journal
 	journalErr error
 	waits      *waitSlots
+	// intents lets this process's calls waiting for one intent's outcome
+	// share one look at the journal (see awaitIntent).
+	intents singleflight.Group
 }
 
 // New returns the tools' service.
@@ -111,6 +121,9 @@ func New(opts Options) *Service {
 	}
 	if opts.MaxDownloadBytes <= 0 {
 		opts.MaxDownloadBytes = dashscope.MaxResultBytes
+	}
+	if opts.FollowEvery <= 0 {
+		opts.FollowEvery = 20 * time.Second
 	}
 	if opts.Prices == nil {
 		opts.Prices = dashscope.DefaultPrices

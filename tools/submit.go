@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -150,8 +151,28 @@ const submitTimeout = 90 * time.Second
 const intentInFlight = 2 * time.Minute
 
 // awaitIntent waits until an identical submission being sent (here or by
-// another process) has an outcome.
+// another process) has an outcome. This process's calls waiting for one job
+// share one look at the journal every 50 ms: each looking on its own, fifty
+// identical calls in each of eight processes read it thousands of times a
+// second, and on a small machine starved the writer they were waiting for.
+// The shared look goes on if its callers leave, for at most intentInFlight.
 func (s *Service) awaitIntent(ctx context.Context, job *journal.Job) (*journal.Job, error) {
+	outcome := s.intents.DoChan(strconv.FormatInt(job.ID, 10), func() (any, error) {
+		return s.pollIntent(context.WithoutCancel(ctx), job)
+	})
+	select {
+	case r := <-outcome:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*journal.Job), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// pollIntent looks at an intent in the journal until it has an outcome.
+func (s *Service) pollIntent(ctx context.Context, job *journal.Job) (*journal.Job, error) {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for job.State == journal.StateIntent && s.clock().Sub(job.UpdatedAt) < intentInFlight {

@@ -83,6 +83,9 @@ func (s *Service) getTask() server.ServerTool {
 		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("get_task", err), nil
 		}
+		if r, ok := s.knownResult(ctx, args.TaskID); ok {
+			return s.result(r, ""), nil
+		}
 		task, err := s.client.GetTask(ctx, args.TaskID)
 		if err != nil {
 			return s.toolError("get_task", err), nil
@@ -237,6 +240,11 @@ func (s *Service) downloadVideo() server.ServerTool {
 		if err := bindArgs(rawArguments(req), &args); err != nil {
 			return s.toolError("download_video", err), nil
 		}
+		// A video saved already (by an earlier call, or by any process's
+		// auto-save) that still passes the check is the answer, at once.
+		if r, ok := s.knownResult(ctx, args.TaskID); ok && r.LocalPath != "" {
+			return s.result(r, "Already saved."), nil
+		}
 		task, err := s.client.GetTask(ctx, args.TaskID)
 		if err != nil {
 			return s.toolError("download_video", err), nil
@@ -245,37 +253,50 @@ func (s *Service) downloadVideo() server.ServerTool {
 		if task.Status != dashscope.StatusSucceeded {
 			return mcp.NewToolResultError(fmt.Sprintf("Task %s is %s: there is no video to save. %s", task.ID, task.Status, r.Next)), nil
 		}
-		if err := s.download(ctx, &r); err != nil {
+		if s.journal != nil {
+			// Auto-savers stand aside while this call saves; it saves either
+			// way, as it was asked to.
+			_, _ = s.journal.LeaseSave(ctx, task.ID, saveLease)
+		}
+		if r.LocalPath, err = s.saveVideo(ctx, task.ID, task.VideoURL); err != nil {
 			return mcp.NewToolResultError(fmt.Sprintf("Saving the video of task %s failed: %v. Nothing was saved; call download_video again.", task.ID, err)), nil
 		}
 		return s.result(r, "Saved."), nil
 	}}
 }
 
-// download saves a succeeded task's video in the output directory (once:
-// a saved video is reused) and records where.
-func (s *Service) download(ctx context.Context, r *TaskResult) error {
+// saveVideo saves a succeeded task's video in the output directory (once: a
+// saved video that passes the check is reused) and records where in the
+// journal. download_video and auto-save both save through it, so a video
+// is kept by the same checked, atomic write whoever saves it.
+func (s *Service) saveVideo(ctx context.Context, taskID, videoURL string) (string, error) {
 	if s.opts.Outputs == nil {
-		return errors.New("downloads are off on this server")
+		return "", errors.New("downloads are off on this server")
 	}
-	name := "vace-" + r.TaskID + ".mp4"
-	if p, ok := s.opts.Outputs.Existing(name, isMP4); ok {
-		r.LocalPath = p
-		return nil
+	name := "vace-" + taskID + ".mp4"
+	path, ok := s.opts.Outputs.Existing(name, isMP4)
+	if !ok {
+		dctx, cancel := context.WithTimeout(ctx, downloadTimeout)
+		defer cancel()
+		var err error
+		path, err = s.opts.Outputs.Save(name, func(w io.Writer) error {
+			_, err := s.client.Download(dctx, videoURL, w, s.opts.MaxDownloadBytes)
+			return err
+		}, isMP4)
+		if err != nil {
+			s.log.Warn("download failed", slog.String("task_id", taskID), slog.String("error", err.Error()))
+			return "", err
+		}
+		s.log.Info("downloaded", slog.String("task_id", taskID), slog.String("path", path))
 	}
-	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
-	defer cancel()
-	path, err := s.opts.Outputs.Save(name, func(w io.Writer) error {
-		_, err := s.client.Download(ctx, r.VideoURL, w, s.opts.MaxDownloadBytes)
-		return err
-	}, isMP4)
-	if err != nil {
-		s.log.Warn("download failed", slog.String("task_id", r.TaskID), slog.String("error", err.Error()))
-		return err
+	if s.journal != nil {
+		// The file is in place: record it even if the caller has gone, so
+		// that no process takes the video for unsaved.
+		if err := s.journal.Saved(context.WithoutCancel(ctx), taskID, path); err != nil {
+			s.log.Error("could not record a saved video in the journal", slog.String("task_id", taskID), slog.String("error", err.Error()))
+		}
 	}
-	s.log.Info("downloaded", slog.String("task_id", r.TaskID), slog.String("path", path))
-	r.LocalPath = path
-	return nil
+	return path, nil
 }
 
 // isMP4 is the check a result passes before it is saved or reused: the
@@ -307,7 +328,7 @@ func (s *Service) cancelTask() server.ServerTool {
 		if cancelErr != nil && !dashscope.IsUnsupportedOperation(cancelErr) {
 			return s.toolError("cancel_task", cancelErr), nil
 		}
-		task, err := s.client.GetTask(ctx, args.TaskID)
+		task, err := s.client.QueryTask(ctx, args.TaskID) // asked anew: the cancel has just changed it
 		if err != nil {
 			return s.toolError("cancel_task", err), nil
 		}

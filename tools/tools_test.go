@@ -261,12 +261,6 @@ func TestIntegerArgumentsTakeAnyWholeNumberSpelling(t *testing.T) {
 	assert.ErrorContains(t, err, "timeout_seconds: must be an integer, not a JSON string", "a string is still the wrong type")
 }
 
-func TestExpiryComesFromTheSignedURL(t *testing.T) {
-	task := &dashscope.Task{VideoURL: "https://r.example/x.mp4?Expires=1800000000&Signature=s"}
-	assert.Equal(t, int64(1800000000), expiry(task).Unix())
-	assert.True(t, expiry(&dashscope.Task{}).IsZero())
-}
-
 func TestHumanDurations(t *testing.T) {
 	assert.Equal(t, "45s", human(45))
 	assert.Equal(t, "3m10s", human(190))

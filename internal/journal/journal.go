@@ -188,7 +188,12 @@ func Open(ctx context.Context, opts Options) (*Journal, error) {
 		opts.BusyTimeout = 5 * time.Second
 	}
 	path := filepath.Join(opts.Dir, FileName)
-	fail := func(err error) (*Journal, error) { return nil, &UnavailableError{Path: path, Err: err} }
+	fail := func(err error) (*Journal, error) {
+		if errors.Is(err, ErrUnavailable) {
+			return nil, err // already says which file and what to do
+		}
+		return nil, &UnavailableError{Path: path, Err: err}
+	}
 	if err := os.MkdirAll(opts.Dir, 0o700); err != nil {
 		return fail(err)
 	}
@@ -207,6 +212,15 @@ func Open(ctx context.Context, opts Options) (*Journal, error) {
 }
 
 func (j *Journal) migrate(ctx context.Context) error {
+	// A journal already at this schema is opened without the write lock, so
+	// a process starts at once while another holds it (WAL readers never wait).
+	var current int
+	if err := j.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&current); err != nil {
+		return j.unavailable(err)
+	}
+	if current == SchemaVersion {
+		return nil
+	}
 	return j.tx(ctx, func(tx *sql.Tx) error {
 		var version int
 		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {

@@ -42,7 +42,7 @@ func (s *Service) record(ctx context.Context, t *dashscope.Task) *float64 {
 	switch t.Status {
 	case dashscope.StatusSucceeded:
 		o.VideoURL, o.ExpiresAt = t.VideoURL, t.Expires()
-		if err == nil {
+		if err == nil && o.BilledSeconds > 0 { // without usage the estimate stands: a success is never free
 			cost := roundCents(o.BilledSeconds * s.opts.Prices.Rate(job.Model, dashscope.TierOfUsage(t.Usage)))
 			o.CostUSD = &cost
 		}

@@ -108,7 +108,7 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 	intent := journal.Intent{Key: key, Tool: fn, Model: model, PromptExcerpt: journal.Excerpt(promptOf(req)), Inputs: st.inputsText(),
 		EstimateUSD: s.estimate(req, st), Forced: allowDuplicate}
 	rules := journal.Rules{Window: s.opts.DuplicateWindow, UncertainFor: dashscope.ResultTTL, InFlight: intentInFlight, DailyBudget: s.opts.DailyBudget}
-	for {
+	for range maxClaims {
 		job, owner, err := s.journal.Claim(ctx, intent, rules)
 		var over *journal.OverBudgetError
 		switch {
@@ -140,7 +140,13 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 		}
 		// abandoned, or ended without a video: claim again
 	}
+	return mcp.NewToolResultError(fmt.Sprintf("Not sent: identical %s requests keep ending without a video or being given up; "+
+		"check them with list_tasks, or set allow_duplicate: true to submit anyway.", fn))
 }
+
+// maxClaims bounds how often one call claims again after earlier identical
+// jobs ended without a video: each round settles one of them in the journal.
+const maxClaims = 8
 
 // submitTimeout bounds one submission POST, which is not cut off by the call.
 const submitTimeout = 90 * time.Second
@@ -193,10 +199,9 @@ func (s *Service) pollIntent(ctx context.Context, job *journal.Job) (*journal.Jo
 // intent this call owns in the journal.
 func (s *Service) send(ctx context.Context, st *staging, job *journal.Job) *mcp.CallToolResult {
 	fn := string(st.req.Function())
+	stopTouching := s.keepFresh(job.ID)
+	defer stopTouching()
 	final, err := st.upload(ctx, s.client)
-	if err == nil && st.uploads() > 0 {
-		err = s.journal.Touch(ctx, job.ID) // uploads took a while: still sending
-	}
 	if err != nil {
 		s.settleIntent(job, nil, err)
 		return s.toolError(fn, err)
@@ -263,6 +268,7 @@ func (s *Service) duplicateResult(ctx context.Context, fn string, earlier *journ
 	}
 	switch task.Status {
 	case dashscope.StatusFailed, dashscope.StatusCanceled:
+		s.record(ctx, task) // so the journal no longer offers it as the answer
 		return nil
 	case dashscope.StatusUnknown: // it was accepted minutes ago, so it has not expired: the answer is a glitch
 		return mcp.NewToolResultError(fmt.Sprintf("Not submitted again: an identical %s request was accepted at %s as task %s, "+
@@ -281,4 +287,25 @@ func orText(s, otherwise string) string {
 		return otherwise
 	}
 	return s
+}
+
+// keepFresh marks an intent as still being sent every half minute while its
+// uploads and POST run, so no process takes a long upload for a lost intent.
+func (s *Service) keepFresh(id int64) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(intentInFlight / 4)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if err := s.journal.Touch(context.Background(), id); err != nil {
+					s.log.Warn("could not mark a submission as still being sent", slog.Int64("journal_id", id), slog.String("error", err.Error()))
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }

@@ -197,7 +197,36 @@ func (j *Journal) Abandoned(ctx context.Context, id int64, reason string) error 
 
 // NeverCreated records that reconciliation found no task for a lost intent.
 func (j *Journal) NeverCreated(ctx context.Context, id int64) error {
-	return j.set(ctx, id, "state = ?, error = ?", StateNeverCreated, "no task found for it in DashScope's list")
+	return j.settleOpen(ctx, id, "state = ?, error = ?", StateNeverCreated, "no task found for it in DashScope's list")
+}
+
+// Matched records the task reconciliation found for a lost submission.
+func (j *Journal) Matched(ctx context.Context, id int64, taskID, status string) error {
+	return j.settleOpen(ctx, id, "state = ?, task_id = ?, status = ?", StateAccepted, taskID, status)
+}
+
+// Ambiguous records that reconciliation could not tell which task, if any, a
+// lost submission made: it stays of unknown outcome, for a person to decide.
+func (j *Journal) Ambiguous(ctx context.Context, id int64, reason string) error {
+	return j.settleOpen(ctx, id, "state = ?, error = ?", StateUncertain, reason)
+}
+
+// settleOpen changes a job that is still open (an intent, or of unknown
+// outcome) and leaves one its sender has meanwhile settled as it is: the
+// sender knows better than reconciliation.
+func (j *Journal) settleOpen(ctx context.Context, id int64, assignments string, args ...any) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE jobs SET "+assignments+", updated_at = ? WHERE id = ? AND state IN ('intent', 'uncertain')",
+			append(args, j.now().UnixMilli(), id)...)
+		return err
+	})
+}
+
+// OpenSince returns the intents and jobs of unknown outcome of a model
+// created in [from, to]: the submissions a task of that window could belong to.
+func (j *Journal) OpenSince(ctx context.Context, model string, from, to time.Time) ([]Job, error) {
+	return j.listArgs(ctx, "model = ? AND state IN ('intent', 'uncertain') AND created_at BETWEEN ? AND ? ORDER BY created_at",
+		model, from.UnixMilli(), to.UnixMilli())
 }
 
 // Touch marks an intent as still being sent (before a long upload ends).
@@ -307,7 +336,7 @@ func (j *Journal) Unsaved(ctx context.Context) ([]Job, error) {
 // LostIntents returns intents whose process is gone (it died while
 // sending) or that are older than d (it is taking far too long).
 func (j *Journal) LostIntents(ctx context.Context, d time.Duration) ([]Job, error) {
-	intents, err := j.list(ctx, "state = 'intent' ORDER BY created_at", nil, 0)
+	intents, err := j.list(ctx, "state IN ('intent', 'uncertain') AND task_id IS NULL ORDER BY created_at", nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -315,11 +344,29 @@ func (j *Journal) LostIntents(ctx context.Context, d time.Duration) ([]Job, erro
 	for _, job := range intents {
 		var pid int
 		_, scanErr := fmt.Sscanf(job.Owner, "pid %d", &pid)
-		if j.now().Sub(job.UpdatedAt) > d || (scanErr == nil && job.Owner != j.owner && !processAlive(pid)) {
+		dead := scanErr == nil && job.Owner != j.owner && !processAlive(pid)
+		if job.State == StateUncertain || j.now().Sub(job.UpdatedAt) > d || dead {
 			lost = append(lost, job)
 		}
 	}
 	return lost, nil
+}
+
+func (j *Journal) listArgs(ctx context.Context, where string, args ...any) ([]Job, error) {
+	rows, err := j.db.QueryContext(ctx, "SELECT "+jobColumns+" FROM jobs WHERE "+where, args...)
+	if err != nil {
+		return nil, j.unavailable(err)
+	}
+	defer rows.Close()
+	var out []Job
+	for rows.Next() {
+		job, err := scanJob(rows)
+		if err != nil {
+			return nil, j.unavailable(err)
+		}
+		out = append(out, *job)
+	}
+	return out, j.unavailable(rows.Err())
 }
 
 func (j *Journal) list(ctx context.Context, where string, arg any, limit int) ([]Job, error) {

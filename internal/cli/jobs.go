@@ -128,7 +128,7 @@ func Jobs(ctx context.Context, j *journal.Journal, o JobsOptions, now time.Time,
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CREATED (UTC)\tTOOL\tSTATUS\tBILLED S\tCOST USD\tSAVED\tPROMPT")
+	fmt.Fprintln(tw, "CREATED (UTC)\tTOOL\tSTATUS\tBILLED S\tCOST USD\tSAVED\tPROMPT") // stdout-ok: the jobs command's table, not the stdio transport
 	for _, r := range rows {
 		status := r.Status
 		if status == "" || r.State != string(journal.StateAccepted) {

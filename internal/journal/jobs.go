@@ -370,28 +370,13 @@ func (j *Journal) listArgs(ctx context.Context, where string, args ...any) ([]Jo
 }
 
 func (j *Journal) list(ctx context.Context, where string, arg any, limit int) ([]Job, error) {
-	q := "SELECT " + jobColumns + " FROM jobs WHERE " + where
 	if limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", limit)
+		where += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	var args []any
-	if arg != nil {
-		args = append(args, arg)
+	if arg == nil {
+		return j.listArgs(ctx, where)
 	}
-	rows, err := j.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, j.unavailable(err)
-	}
-	defer rows.Close()
-	var out []Job
-	for rows.Next() {
-		job, err := scanJob(rows)
-		if err != nil {
-			return nil, j.unavailable(err)
-		}
-		out = append(out, *job)
-	}
-	return out, j.unavailable(rows.Err())
+	return j.listArgs(ctx, where, arg)
 }
 
 // Prune deletes jobs created before t (the history kept is --history-days).

@@ -7,6 +7,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
@@ -21,11 +23,13 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 	"github.com/vace-mcp/vace-mcp/internal/cli"
 	"github.com/vace-mcp/vace-mcp/internal/config"
 	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
+	"github.com/vace-mcp/vace-mcp/internal/mcptasks"
 	"github.com/vace-mcp/vace-mcp/internal/sandbox"
 	"github.com/vace-mcp/vace-mcp/internal/stdio"
 	"github.com/vace-mcp/vace-mcp/tools"
@@ -141,6 +145,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Files: files, Outputs: outputs, Tools: cfg.Tools, ReadOnly: cfg.ReadOnly,
 		Journal: jnl, JournalErr: jerr, DailyBudget: cfg.DailyBudget, Prices: cfg.Prices,
 		AutoSave: cfg.AutoSave, FollowEvery: cfg.PollInterval, // a fixed --poll-interval paces auto-save too; unset, its own gentle pace
+		Tasks: cfg.Tasks,
 	})
 	srv, err := service.Server()
 	if err != nil {
@@ -150,13 +155,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if command == "call" {
 		return cli.Call(ctx, srv, call, stdout, stderr)
 	}
+	tasks, err := taskLayer(cfg, service, jnl, logger)
+	if err != nil {
+		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
+		return 2
+	}
 	go reconcile(ctx, service, logger)
 	// Auto-save stops, and its downloads with it, before the journal closes.
 	following, stopFollowing := context.WithCancel(ctx)
 	followed := make(chan struct{})
 	go func() { defer close(followed); service.Follow(following) }()
 	defer func() { stopFollowing(); <-followed }()
-	err = serve(ctx, cfg, srv, stdin, stdout, logger)
+	err = serve(ctx, cfg, srv, tasks, stdin, stdout, logger)
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		logger.Info("stopped on signal") // a requested shutdown is a clean exit
@@ -209,10 +219,14 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 }
 
 // serve runs the chosen transport until ctx ends (or stdin closes, for stdio).
-func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, tasks *mcptasks.Layer, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
 	if cfg.Transport == config.TransportStdio {
 		logger.Info("serving MCP over stdio")
-		return stdio.Serve(ctx, srv, stdin, stdout, logger)
+		var hook func(context.Context, func([]byte)) cancellation.Hook
+		if tasks != nil {
+			hook = func(ctx context.Context, notify func([]byte)) cancellation.Hook { return tasks.Hook(ctx, "", notify) }
+		}
+		return stdio.Serve(ctx, srv, stdin, stdout, logger, hook)
 	}
 	if err := mcphttp.CheckExposure(cfg.Addr, cfg.AuthToken, cfg.InsecureNoAuth); err != nil {
 		return err
@@ -220,10 +234,17 @@ func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, stdin
 	if cfg.InsecureNoAuth && cfg.AuthToken == "" {
 		logger.Warn("INSECURE: serving without --auth-token; anyone who can reach this address can spend your DashScope key", slog.String("addr", cfg.Addr))
 	}
-	h := mcphttp.NewHandler(srv, mcphttp.Options{
+	opts := mcphttp.Options{
 		AuthToken: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes,
 		ReadBodyTimeout: cfg.ReadBodyTimeout, MaxSessions: cfg.MaxSessions, SessionIdleTimeout: cfg.SessionIdleTimeout, Logger: logger,
-	})
+	}
+	if tasks != nil {
+		// Tasks are bound to the bearer token (none: to anyone who can reach
+		// the server, which then must be loopback or --insecure-no-auth).
+		// HTTP has no channel for notifications once a POST is answered.
+		opts.TaskHook = tasks.Hook(ctx, cfg.AuthToken, nil)
+	}
+	h := mcphttp.NewHandler(srv, opts)
 	defer h.Close()
 	ln, err := mcphttp.Listen(cfg.Addr)
 	if err != nil {
@@ -254,6 +275,33 @@ func versionOf(ldflags string, bi *debug.BuildInfo) string {
 		return bi.Main.Version
 	}
 	return "dev"
+}
+
+// taskLayer returns the layer that answers MCP task traffic, or nil when
+// --tasks is off or no editing tool is offered. Task ids are signed with a
+// key kept beside the journal, so they stay good across restarts; without a
+// journal (nothing can be submitted then) the key lives only in memory.
+func taskLayer(cfg *config.Config, service *tools.Service, jnl *journal.Journal, logger *slog.Logger) (*mcptasks.Layer, error) {
+	offered, err := tools.Select(service.Tools(), cfg.Tools, cfg.ReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	names := tools.TaskTools(offered)
+	if !cfg.Tasks || len(names) == 0 {
+		return nil, nil
+	}
+	key := make([]byte, 32)
+	if jnl != nil {
+		if key, err = mcptasks.LoadKey(filepath.Dir(jnl.Path())); err != nil {
+			return nil, err
+		}
+	} else if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return mcptasks.New(mcptasks.Options{
+		Jobs: service.TaskJobs(), Key: key, Tools: names,
+		PollInterval: cfg.TaskPollInterval, ProgressEvery: cfg.ProgressInterval, Logger: logger,
+	}), nil
 }
 
 // openJournal opens the job journal: in the state directory, or for the

@@ -23,6 +23,7 @@ import (
 	"github.com/vace-mcp/vace-mcp/internal/clientid"
 	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
+	"github.com/vace-mcp/vace-mcp/internal/mcptasks"
 )
 
 // Limits of wait_task, in seconds; the schema states the same numbers.
@@ -79,6 +80,11 @@ type Options struct {
 	Tools []string
 	// ReadOnly offers only the read-only tools (--read-only); see Select.
 	ReadOnly bool
+	// Tasks declares MCP tasks (--tasks): the editing tools say
+	// execution.taskSupport "optional" and the server declares the
+	// 2025-11-25 tasks capability and the tasks extension. The task traffic
+	// itself is answered in front of mcp-go (see package mcptasks).
+	Tasks bool
 }
 
 // Service holds what the tools share.
@@ -94,6 +100,10 @@ type Service struct {
 	// intents lets this process's calls waiting for one intent's outcome
 	// share one look at the journal (see awaitIntent).
 	intents singleflight.Group
+	// saves are this process's saves of videos for MCP tasks, by task id
+	// (see saveState).
+	savesMu sync.Mutex
+	saves   map[string]*saving
 }
 
 // New returns the tools' service.
@@ -191,6 +201,9 @@ func (s *Service) Instructions(offered []server.ServerTool) string {
 	if slices.Contains(names, "wait_task") {
 		text += " Jobs take 1-10 minutes: call wait_task with the task_id " +
 			"until done is true (each call waits at most timeout_seconds, default 40, and reports progress)."
+		if s.opts.Tasks && len(editing) > 0 {
+			text += " When the host runs an editing tool as a task, its result is the finished job: no wait_task is needed."
+		}
 	}
 	text += " Videos and task ids expire after 24 hours"
 	if slices.Contains(names, "download_video") {
@@ -216,11 +229,33 @@ func (s *Service) Server() (*server.MCPServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := server.NewMCPServer("vace-mcp", opts.Version,
+	serverOpts := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithInstructions(s.Instructions(offered)),
 		server.WithToolHandlerMiddleware(s.observe),
-	)
+	}
+	if tasks := TaskTools(offered); opts.Tasks && len(tasks) > 0 {
+		offered = slices.Clone(offered)
+		for i, t := range offered {
+			if slices.Contains(tasks, t.Tool.Name) {
+				offered[i].Tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
+			}
+		}
+		// mcp-go's own task engine stays off (WithTaskCapabilities unset):
+		// the capability is declared here and answered by mcptasks.
+		hooks := &server.Hooks{}
+		hooks.AddAfterInitialize(func(_ context.Context, _ any, _ *mcp.InitializeRequest, result *mcp.InitializeResult) {
+			result.Capabilities.Tasks = &mcp.TasksCapability{
+				Cancel: &struct{}{},
+				Requests: &mcp.TaskRequestsCapability{Tools: &struct {
+					Call *struct{} `json:"call,omitempty"`
+				}{Call: &struct{}{}}},
+			}
+		})
+		serverOpts = append(serverOpts, server.WithHooks(hooks),
+			server.WithExtensions(map[string]any{mcptasks.ExtensionID: map[string]any{}}))
+	}
+	srv := server.NewMCPServer("vace-mcp", opts.Version, serverOpts...)
 	srv.AddTools(offered...)
 	return srv, nil
 }

@@ -18,6 +18,7 @@ package cancellation
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -60,6 +61,10 @@ var lastCall atomic.Int64
 type Conn struct {
 	clock func() time.Time // for forgetting early cancels; nil means time.Now
 
+	// Hook, when set, takes over some requests before mcp-go sees them (MCP
+	// tasks, see package mcptasks). Set it before the first message.
+	Hook Hook
+
 	mu    sync.Mutex
 	calls map[int64]*call // by internal id: requests passed on, not answered yet
 	byKey map[string]int64
@@ -71,6 +76,41 @@ type call struct {
 	id        json.RawMessage // exactly as the client sent it
 	key       string
 	cancelled bool
+	// finish rewrites the answer to a request the Hook forwarded (nil: none).
+	finish func(answer []byte) []byte
+	// local is set for a request the Hook answers itself; stop cancels it.
+	local bool
+	stop  context.CancelFunc
+}
+
+// A Hook takes over requests in front of mcp-go: it answers some itself
+// and rewrites others and their answers.
+type Hook interface {
+	// Route is shown each request (its method and the whole message, with
+	// the client's id) and says what becomes of it; the zero Route passes
+	// it on unchanged.
+	Route(method string, msg []byte) Route
+}
+
+// Route is what becomes of one request.
+type Route struct {
+	// Answer, when set, answers the request here: it runs on a goroutine
+	// of the transport's (it may block; ctx ends when the client cancels
+	// the request or the connection ends) and returns the response's
+	// result, or an error.
+	Answer func(ctx context.Context) (result any, err *Error)
+	// Forward, when set, is the message passed to mcp-go instead.
+	Forward []byte
+	// Finish, when set, rewrites mcp-go's answer (a whole JSON-RPC
+	// response carrying the client's id) before it goes out.
+	Finish func(answer []byte) []byte
+}
+
+// Error is a JSON-RPC error a Hook answers with.
+type Error struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
 }
 
 type earlyCancel struct {
@@ -88,6 +128,11 @@ type Inbound struct {
 	// Call is the internal id of a request passed on, 0 for other messages.
 	// A transport that knows a request ended unanswered gives it to Forget.
 	Call int64
+	// Local, when set, answers the request in this layer (see Hook): the
+	// transport runs it on a goroutine of its own, with a context that ends
+	// with the connection, and passes the answer it returns through Out
+	// like one of mcp-go's. It never panics.
+	Local func(ctx context.Context) []byte
 }
 
 // In sorts a message from the client. Messages that are not requests with
@@ -115,7 +160,7 @@ func (c *Conn) In(msg []byte) Inbound {
 	idSpan, hasID := top.foldSpan("id")
 	switch {
 	case hasID:
-		return c.request(msg, idSpan)
+		return c.request(msg, idSpan, envelope.Method)
 	case envelope.Method == cancelMethod:
 		return c.cancel(msg, top)
 	default:
@@ -125,12 +170,29 @@ func (c *Conn) In(msg []byte) Inbound {
 
 // request maps a request's id to an internal one, unless the id is not one
 // a request may carry or names a request already cancelled.
-func (c *Conn) request(msg []byte, idSpan span) Inbound {
+func (c *Conn) request(msg []byte, idSpan span, method string) Inbound {
 	id := json.RawMessage(msg[idSpan.start:idSpan.end])
 	key, ok := IDKey(id)
 	if !ok {
 		return Inbound{Reply: ErrorResponse(nil, mcp.INVALID_REQUEST,
 			fmt.Sprintf("Invalid Request: a request id must be a string or a number, not %s", kind(id)))}
+	}
+	// The Hook only reads the message; it is asked before the lock is
+	// taken, so that the checks and the registration below are one step.
+	var route Route
+	if c.Hook != nil {
+		route = c.Hook.Route(method, msg)
+		if route.Forward != nil {
+			top, ok := members(route.Forward)
+			if span, hasID := top.foldSpan("id"); ok && hasID {
+				if bytes.HasSuffix(msg, []byte("\n")) && !bytes.HasSuffix(route.Forward, []byte("\n")) {
+					route.Forward = append(route.Forward, '\n') // stdio frames messages by lines
+				}
+				msg, idSpan = route.Forward, span
+			} else {
+				route = Route{} // a rewrite that lost the id is a bug; pass the original on
+			}
+		}
 	}
 	c.mu.Lock()
 	if c.takeEarly(key) {
@@ -145,15 +207,54 @@ func (c *Conn) request(msg []byte, idSpan span) Inbound {
 			fmt.Sprintf("too many requests in progress on this connection (%d): wait for some to be answered, then retry", maxCalls))}
 	}
 	n := lastCall.Add(1)
+	cl := &call{id: bytes.Clone(id), key: key, finish: route.Finish, local: route.Answer != nil}
 	if c.calls == nil {
 		c.calls, c.byKey = map[int64]*call{}, map[string]int64{}
 	}
 	// A client that reuses the id of a request in progress (the spec forbids
 	// it) can cancel only the latest one.
-	c.calls[n] = &call{id: bytes.Clone(id), key: key}
+	c.calls[n] = cl
 	c.byKey[key] = n
 	c.mu.Unlock()
+	if route.Answer != nil {
+		return Inbound{Call: n, Local: c.local(n, cl, route.Answer)}
+	}
 	return Inbound{Forward: splice(msg, idSpan, strconv.AppendInt(nil, n, 10)), Call: n}
+}
+
+// local wraps a Hook's answer: it runs with a context the client's cancel
+// ends, never panics, and is written with the internal id n (Out restores
+// the client's).
+func (c *Conn) local(n int64, cl *call, answer func(context.Context) (any, *Error)) func(context.Context) []byte {
+	return func(ctx context.Context) (out []byte) {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		c.mu.Lock()
+		cl.stop = stop
+		if cl.cancelled {
+			stop()
+		}
+		c.mu.Unlock()
+		internal := json.RawMessage(strconv.AppendInt(nil, n, 10))
+		defer func() {
+			if p := recover(); p != nil {
+				out = ErrorResponse(internal, mcp.INTERNAL_ERROR, fmt.Sprintf("Internal error: %v. The server is still running; please report this.", p))
+			}
+		}()
+		result, rpcErr := answer(ctx)
+		if rpcErr != nil {
+			return errorResponseData(internal, *rpcErr)
+		}
+		b, err := json.Marshal(struct {
+			JSONRPC string          `json:"jsonrpc"`
+			ID      json.RawMessage `json:"id"`
+			Result  any             `json:"result"`
+		}{mcp.JSONRPC_VERSION, internal, result})
+		if err != nil {
+			return ErrorResponse(internal, mcp.INTERNAL_ERROR, "Internal error: the answer could not be encoded: "+err.Error())
+		}
+		return b
+	}
 }
 
 // cancel passes on a cancellation of a request in progress, with its
@@ -182,7 +283,14 @@ func (c *Conn) cancel(msg []byte, top objectMembers) Inbound {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if n, ok := c.byKey[key]; ok {
-		c.calls[n].cancelled = true
+		cl := c.calls[n]
+		cl.cancelled = true
+		if cl.local {
+			if cl.stop != nil {
+				cl.stop()
+			}
+			return Inbound{} // mcp-go never saw it
+		}
 		internal := splice(params, reqSpan, strconv.AppendInt(nil, n, 10))
 		return Inbound{Forward: splice(msg, paramsSpan, internal)}
 	}
@@ -224,6 +332,12 @@ func (c *Conn) Out(msg []byte) (out []byte, send bool) {
 		return msg, true
 	case cl.cancelled:
 		return nil, false
+	case cl.finish != nil:
+		out := cl.finish(splice(msg, idSpan, cl.id))
+		if bytes.HasSuffix(msg, []byte("\n")) && !bytes.HasSuffix(out, []byte("\n")) {
+			out = append(out, '\n') // stdio frames messages by lines
+		}
+		return out, true
 	default:
 		return splice(msg, idSpan, cl.id), true
 	}
@@ -354,6 +468,19 @@ func ErrorResponse(id json.RawMessage, code int, message string) []byte {
 	b, err := json.Marshal(errorResponse{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: errorDetails{code, message}})
 	if err != nil {
 		panic(err) // unreachable: id is a valid JSON value from a parsed message
+	}
+	return b
+}
+
+// errorResponseData is ErrorResponse with a Hook's error, data included.
+func errorResponseData(id json.RawMessage, e Error) []byte {
+	b, err := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   Error           `json:"error"`
+	}{mcp.JSONRPC_VERSION, id, e})
+	if err != nil {
+		return ErrorResponse(id, e.Code, e.Message)
 	}
 	return b
 }

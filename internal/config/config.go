@@ -74,6 +74,10 @@ type Config struct {
 	// Local files (inputs) and downloads (outputs).
 	AllowedDirs []string
 	OutputDir   string
+	// Tasks offers MCP tasks (both protocols) for the editing tools.
+	Tasks bool
+	// TaskPollInterval is the poll interval suggested to task clients.
+	TaskPollInterval time.Duration
 	// AutoSave saves every succeeded job's video into OutputDir while a
 	// server runs, so a job nobody waited for is not lost when its URL expires.
 	AutoSave bool
@@ -183,7 +187,7 @@ func newSpec(getenv func(string) string) *spec {
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
 	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout, bodyTimeout string
-	budget, historyDays, prices                                                                                  string
+	budget, historyDays, prices, taskPoll                                                                        string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
@@ -237,6 +241,8 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("allow-dir", "VACE_MCP_ALLOW_DIRS", "", "a directory whose files may be used as local inputs (repeatable; the variable takes a list separated by the OS path list separator)", list(&c.AllowedDirs, string(os.PathListSeparator)))
 	s.add("output-dir", "VACE_MCP_OUTPUT_DIR", "", "where videos are saved (default: $XDG_VIDEOS_DIR/vace-mcp, else ~/Movies/vace-mcp on macOS, ~/Videos/vace-mcp elsewhere); a relative path is relative to the working directory", str(&c.OutputDir))
 	s.add("auto-save", "VACE_MCP_AUTO_SAVE", "true", "while a server runs, save every succeeded job's video into --output-dir before its URL expires, including jobs that finished while no server ran (up to 24 h back); one process saves each", boolean(&c.AutoSave))
+	s.add("tasks", "VACE_MCP_TASKS", "true", "offer MCP tasks: hosts that speak them (VS Code; Claude Code through the 2026-07-28 tasks extension) run an editing tool as a task, poll it and get the finished video without wait_task; false stops declaring the capability and every call is a plain one", boolean(&c.Tasks))
+	s.add("task-poll-interval", "VACE_MCP_TASK_POLL_INTERVAL", "10s", "poll interval suggested to task clients (pollInterval); hosts poll tasks/get this often", str(&r.taskPoll))
 	s.add("state-dir", "VACE_MCP_STATE_DIR", "", "directory of the job journal shared by every vace-mcp process of this user (default: $XDG_STATE_HOME/vace-mcp, ~/.local/state/vace-mcp, or the OS's equivalent)", str(&c.StateDir))
 	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal, local day) past this many USD; off when empty", str(&r.budget))
 	s.add("history-days", "VACE_MCP_HISTORY_DAYS", "90", "how many days the journal keeps finished jobs", str(&r.historyDays))
@@ -336,6 +342,7 @@ func (c *Config) finish(r *raw, s *spec) error {
 		dur("poll-interval", r.poll, &c.PollInterval)
 	}
 	dur("shutdown-grace", r.grace, &c.ShutdownGrace)
+	dur("task-poll-interval", r.taskPoll, &c.TaskPollInterval)
 	dur("read-header-timeout", r.headerTimeout, &c.ReadHeaderTimeout)
 	dur("read-body-timeout", r.bodyTimeout, &c.ReadBodyTimeout)
 	positive := func(name, v string) int64 {

@@ -2,6 +2,7 @@ package mcphttp
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -18,9 +19,23 @@ import (
 // cancelled before it arrived) never reaches next; one with nothing left for
 // mcp-go gets 202 Accepted. A request's answer gets the client's id back,
 // and is dropped if the client cancelled the request.
-func serveMessage(conn *cancellation.Conn, w http.ResponseWriter, r *http.Request, next func(http.ResponseWriter, *http.Request)) {
+//
+// A request the conn's Hook answers itself runs here, on the POST's own
+// context and until scope ends, and is answered with plain JSON.
+func serveMessage(conn *cancellation.Conn, w http.ResponseWriter, r *http.Request, scope context.Context, next func(http.ResponseWriter, *http.Request)) {
 	msg := conn.In(bufferedBody(r))
 	switch {
+	case msg.Local != nil:
+		defer conn.Forget(msg.Call)
+		req, release := withScope(r, scope)
+		defer release()
+		answer, send := conn.Out(msg.Local(req.Context()))
+		if !send || r.Context().Err() != nil {
+			w.WriteHeader(http.StatusAccepted) // cancelled: no answer (and none is read)
+			return
+		}
+		writeJSON(w, http.StatusOK, answer)
+		return
 	case msg.Reply != nil:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(replyStatus(msg.Reply))

@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 	"github.com/vace-mcp/vace-mcp/internal/clientid"
 )
 
@@ -84,6 +85,9 @@ type Options struct {
 	// SessionIdleTimeout ends streamable-HTTP sessions that have had no
 	// request for this long (default 30 min); their ids then get 404.
 	SessionIdleTimeout time.Duration
+	// TaskHook, when set, answers MCP task traffic in front of mcp-go on
+	// every connection (see package mcptasks).
+	TaskHook cancellation.Hook
 	// Logger receives session events and rejections; nil means slog.Default().
 	Logger *slog.Logger
 

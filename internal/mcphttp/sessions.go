@@ -125,7 +125,7 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Each such request stands alone; its id needs mapping all the same.
-		serveMessage(new(cancellation.Conn), w, r, func(w http.ResponseWriter, r *http.Request) {
+		serveMessage(&cancellation.Conn{Hook: h.opts.TaskHook}, w, r, h.life, func(w http.ResponseWriter, r *http.Request) {
 			h.serveScoped(w, r, h.life, http.StatusServiceUnavailable)
 		})
 		return
@@ -195,7 +195,7 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, msg postedM
 
 	held := newHeldResponse(w)
 	req, release := withScope(r, h.life)
-	serveMessage(new(cancellation.Conn), held, req, h.streamable.ServeHTTP)
+	serveMessage(new(cancellation.Conn), held, req, h.life, h.streamable.ServeHTTP)
 	release()
 
 	ok := held.status == http.StatusOK && initSucceeded(held.header.Get("Content-Type"), held.body.Bytes())
@@ -206,7 +206,9 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, msg postedM
 	ok = ok && !h.closed
 	if ok {
 		ctx, cancel := context.WithCancelCause(h.life)
-		h.sessions[id] = &session{id: id, started: now, ctx: ctx, cancel: cancel, lastSeen: now}
+		s := &session{id: id, started: now, ctx: ctx, cancel: cancel, lastSeen: now}
+		s.conn.Hook = h.opts.TaskHook
+		h.sessions[id] = s
 	}
 	h.mu.Unlock()
 
@@ -241,7 +243,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.release(s)
-	serveMessage(&s.conn, w, r, func(w http.ResponseWriter, r *http.Request) {
+	serveMessage(&s.conn, w, r, s.ctx, func(w http.ResponseWriter, r *http.Request) {
 		h.serveScoped(w, r, s.ctx, http.StatusNotFound)
 	})
 }

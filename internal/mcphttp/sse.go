@@ -32,6 +32,7 @@ type sseStream struct {
 	id     string // set by newSSESessionID, before the stream is registered
 	opened time.Time
 	end    context.CancelFunc // ends the stream: mcp-go's handler returns when its request context is done
+	life   context.Context    // ends with the stream; requests answered in this layer stop with it
 	writer *sseStreamWriter
 
 	// conn maps the session's request ids and notes its cancellations.
@@ -84,11 +85,13 @@ func (h *Handler) serveSSEStream(w http.ResponseWriter, r *http.Request) {
 	st := &sseStream{
 		opened:  time.Now(),
 		end:     cancel,
+		life:    ctx,
 		pending: make(map[string]json.RawMessage),
 	}
 	ctx = context.WithValue(ctx, sseStreamKey{}, st)
 	sw := &sseStreamWriter{ResponseWriter: w, stream: st}
 	st.writer = sw
+	st.conn.Hook = h.opts.TaskHook
 	stopKeepAlive := sw.keepAlive(h.opts.sseKeepAlive)
 	h.sseStream.ServeHTTP(sw, r.WithContext(ctx))
 	stopKeepAlive()
@@ -131,6 +134,14 @@ func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 				return
 			case msg.Reply != nil:
 				st.writer.reply(msg.Reply) // answers travel on the stream
+				w.WriteHeader(http.StatusAccepted)
+				return
+			case msg.Local != nil:
+				go func() {
+					if answer, send := st.conn.Out(msg.Local(st.life)); send {
+						st.writer.reply(answer)
+					}
+				}()
 				w.WriteHeader(http.StatusAccepted)
 				return
 			case msg.Forward == nil:

@@ -33,8 +33,19 @@ const MaxLineBytes = 4 << 20
 // request ids reach mcp-go as small internal ids and go back exactly as the
 // client sent them, a request cancelled before it arrived is answered here
 // without running, and the answer to a cancelled request is dropped.
-func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writer, logger *slog.Logger) error {
-	f := &filter{out: out, log: logger}
+//
+// hook, when not nil, is asked for the Hook of the connection (MCP tasks
+// answered in front of mcp-go, see package mcptasks): notify sends a message
+// of the hook's own to the client at any time, and ctx ends with the
+// connection.
+func Serve(ctx context.Context, srv *server.MCPServer, in io.Reader, out io.Writer, logger *slog.Logger,
+	hook func(ctx context.Context, notify func(msg []byte)) cancellation.Hook) error {
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	f := &filter{out: out, log: logger, life: ctx}
+	if hook != nil {
+		f.conn.Hook = hook(ctx, f.reply)
+	}
 	pr, pw := io.Pipe()
 	go f.watch(in, pw)
 	s := server.NewStdioServer(srv)
@@ -48,6 +59,7 @@ type filter struct {
 	out  io.Writer
 	log  *slog.Logger
 	conn cancellation.Conn
+	life context.Context // ends with the connection; requests answered here stop with it
 
 	mu      sync.Mutex // serializes writes to out
 	partial []byte     // a line written in pieces, not yet complete
@@ -68,6 +80,9 @@ func (f *filter) watch(in io.Reader, to *io.PipeWriter) {
 			msg := f.conn.In(line)
 			if msg.Reply != nil {
 				f.reply(msg.Reply)
+			}
+			if msg.Local != nil {
+				go f.answer(msg.Local(f.life))
 			}
 			if msg.Forward != nil {
 				if _, werr := to.Write(msg.Forward); werr != nil {
@@ -113,6 +128,16 @@ func (f *filter) reply(msg []byte) {
 	// A failed write means the client is gone; mcp-go sees that on its
 	// next write and stops.
 	_, _ = f.out.Write(append(msg, '\n'))
+}
+
+// answer writes the answer to a request this layer answered itself (see
+// cancellation.Inbound.Local), unless the client cancelled the request.
+func (f *filter) answer(msg []byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if line, send := f.conn.Out(msg); send {
+		_, _ = f.out.Write(append(line, '\n')) // a failed write means the client is gone
+	}
 }
 
 // Write passes the server's messages on, with the client's ids restored,

@@ -119,7 +119,7 @@ func TestAHugeLineIsRefusedWithBoundedMemoryAndTheServerGoesOn(t *testing.T) {
 	runtime.GC()
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	require.NoError(t, Serve(context.Background(), srv, in, &out, quietLog))
+	require.NoError(t, Serve(context.Background(), srv, in, &out, quietLog, nil))
 	runtime.ReadMemStats(&after)
 	t.Logf("allocated %d KiB while serving a %d MiB line", (after.TotalAlloc-before.TotalAlloc)>>10, size>>20)
 

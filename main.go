@@ -49,6 +49,9 @@ func main() {
 // may name a command: call (run one tool), doctor (check the setup) or jobs
 // (list the journal); without one, the server runs.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "simulate" {
+		return simulate(ctx, args[1:], stdout, stderr)
+	}
 	command := "serve"
 	if len(args) > 0 && (args[0] == "call" || args[0] == "doctor" || args[0] == "jobs") {
 		command, args = args[0], args[1:]
@@ -174,6 +177,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		logger.Error("server stopped", slog.String("error", err.Error()))
 		return 1
 	}
+	return 0
+}
+
+// simulate runs the sandbox's simulated DashScope on its own, for servers
+// in other processes (tests of a server that restarts while its jobs go
+// on): it prints the API root and key to use, then serves until stopped.
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: vace-mcp simulate\n\nRuns the simulated DashScope of --sandbox on a loopback port and prints DASHSCOPE_BASE_URL and DASHSCOPE_API_KEY\nfor servers started with them (and --state-dir); stops on SIGINT or SIGTERM. Nothing is billed.")
+		return 2
+	}
+	sb, err := sandbox.Start()
+	if err != nil {
+		fmt.Fprintf(stderr, "vace-mcp simulate: %v\n", err)
+		return 1
+	}
+	defer sb.Close()
+	fmt.Fprintf(stdout, "DASHSCOPE_BASE_URL=%s\nDASHSCOPE_API_KEY=%s\n", sb.BaseURL(), sb.APIKey()) // stdout-ok: the simulate command's output, not the stdio transport
+	<-ctx.Done()
 	return 0
 }
 

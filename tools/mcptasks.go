@@ -34,23 +34,15 @@ func (s *Service) TaskJobs() mcptasks.Jobs { return taskJobs{s} }
 
 type taskJobs struct{ s *Service }
 
-// lookFresh is how old a state this process saw may be and still answer a
-// poll without a query: hosts poll every pollInterval (10 s), and a job
-// takes minutes.
-const lookFresh = 5 * time.Second
-
+// Look answers from what the client knows when that cannot be stale (an
+// ended job, or a query of the last second, perhaps a wait's or a follower's)
+// and queries otherwise: a host polls each task every pollInterval, a tenth
+// of a query a second per task.
 func (j taskJobs) Look(ctx context.Context, jobID string) (mcptasks.View, error) {
 	s := j.s
-	o, seen := s.client.LastObservation(jobID)
-	task := o.Task
-	if !seen || o.Task == nil || o.Err != nil || s.client.Clock().Now().Sub(o.At) >= lookFresh {
-		t, err := s.client.GetTask(ctx, jobID)
-		switch {
-		case err == nil:
-			task = t
-		case task == nil:
-			return mcptasks.View{}, errors.New(s.explain("tasks/get", err))
-		}
+	task, err := s.client.GetTask(ctx, jobID)
+	if err != nil {
+		return mcptasks.View{}, errors.New(s.explain("tasks/get", err))
 	}
 	return j.view(ctx, task, false)
 }

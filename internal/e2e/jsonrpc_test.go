@@ -195,6 +195,7 @@ func TestStdioAnOverlongLineIsRefusedAndTheServerGoesOn(t *testing.T) {
 // rawHTTPSession is a streamable-HTTP session driven with raw POSTs.
 type rawHTTPSession struct {
 	url, id string
+	token   string // the bearer token, if the server wants one
 }
 
 func (s *rawHTTPSession) post(t *testing.T, body string) (int, []byte) {
@@ -206,6 +207,9 @@ func (s *rawHTTPSession) post(t *testing.T, body string) (int, []byte) {
 	req.Header.Set(mcp.HeaderProtocolVersion, mcp.ProtocolVersion20251125)
 	if s.id != "" {
 		req.Header.Set("Mcp-Session-Id", s.id)
+	}
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -221,12 +225,18 @@ func (s *rawHTTPSession) post(t *testing.T, body string) (int, []byte) {
 func startRawHTTPSession(t *testing.T, h *httpServer) *rawHTTPSession {
 	t.Helper()
 	s := &rawHTTPSession{url: h.URL + "/mcp"}
+	s.initialize(t)
+	return s
+}
+
+// initialize starts the session.
+func (s *rawHTTPSession) initialize(t *testing.T) {
+	t.Helper()
 	status, _ := s.post(t, initializeBody)
 	require.Equal(t, http.StatusOK, status)
 	require.NotEmpty(t, s.id)
 	status, _ = s.post(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	require.Equal(t, http.StatusAccepted, status)
-	return s
 }
 
 func TestHTTPARequestCancelledBeforeItArrivesIsAnsweredAndNothingIsSent(t *testing.T) {

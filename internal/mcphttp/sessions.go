@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -118,10 +119,20 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		var msg struct {
-			Method string `json:"method"`
+			ID     json.RawMessage `json:"id"`
+			Method string          `json:"method"`
+			Params struct {
+				TaskID *string `json:"taskId"`
+			} `json:"params"`
 		}
 		if json.Unmarshal(bufferedBody(r), &msg) == nil && msg.Method == string(mcp.MethodNotificationCancelled) {
 			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		if err := taskHeaders(r.Header, msg.Method, msg.Params.TaskID); err != nil && h.opts.TaskHook != nil {
+			// mcp-go checks the headers of what it answers; task methods
+			// are answered in front of it, so they are checked here.
+			writeJSON(w, http.StatusBadRequest, rpcErrorJSON(msg.ID, mcp.HEADER_MISMATCH, "Header mismatch: "+err.Error()))
 			return
 		}
 		// Each such request stands alone; its id needs mapping all the same.
@@ -131,6 +142,34 @@ func (h *Handler) passThrough(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.serveScoped(w, r, h.life, http.StatusServiceUnavailable)
+}
+
+// taskHeaders checks the standard headers of a task method in the
+// 2026-07-28 revision: Mcp-Method names the method and, for the tasks
+// extension's methods, Mcp-Name the task (so that a load balancer routing
+// on it sends the request where the body says). Other methods pass.
+func taskHeaders(h http.Header, method string, taskID *string) error {
+	if !strings.HasPrefix(method, "tasks/") {
+		return nil
+	}
+	switch got := h.Get(mcp.HeaderMethod); {
+	case got == "":
+		return fmt.Errorf("%s: missing required header", mcp.HeaderMethod)
+	case got != method:
+		return fmt.Errorf("%s: header value %q does not match body value %q", mcp.HeaderMethod, got, method)
+	}
+	if taskID == nil {
+		return nil // the method answers that taskId is missing
+	}
+	name := h.Get(mcp.HeaderName)
+	decoded, ok := mcp.DecodeHeaderValue(name)
+	switch {
+	case name == "":
+		return fmt.Errorf("%s: missing required header for method %q (the task id)", mcp.HeaderName, method)
+	case !ok || decoded != *taskID:
+		return fmt.Errorf("%s: header value %q does not match the body's taskId", mcp.HeaderName, name)
+	}
+	return nil
 }
 
 // serveScoped passes r to mcp-go with a context that scope's end also

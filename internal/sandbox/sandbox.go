@@ -21,6 +21,10 @@ const Speed = 30
 // FailMarker in a prompt makes the simulated task fail, to try error handling.
 const FailMarker = "[sandbox:fail]"
 
+// QueueMarker in a prompt keeps the simulated task PENDING (queued) for ten
+// simulated minutes (20 s of real time), long enough to cancel it for sure.
+const QueueMarker = "[sandbox:queue]"
+
 // Sandbox is a running simulated DashScope.
 type Sandbox struct {
 	fake *dashscopetest.Server
@@ -48,6 +52,13 @@ func Start(opts ...dashscope.Option) (*Sandbox, error) {
 	return &Sandbox{fake: fake, Client: client}, nil
 }
 
+// BaseURL is the simulated DashScope's API root (…/api/v1), and APIKey the
+// key it accepts: what `vace-mcp simulate` prints for other processes.
+func (s *Sandbox) BaseURL() string { return s.fake.BaseURL() }
+
+// APIKey is the key the simulated DashScope accepts.
+func (s *Sandbox) APIKey() string { return s.fake.APIKey() }
+
 // URL is the simulated DashScope's address.
 func (s *Sandbox) URL() string { return s.fake.URL }
 
@@ -58,6 +69,9 @@ func (s *Sandbox) Close() { s.fake.Close() }
 // four to six minutes running (by VACE function; two and a half for
 // wan2.7-videoedit), or a quick failure on request.
 func script(sub dashscopetest.Submission) dashscopetest.Lifecycle {
+	if strings.Contains(sub.Prompt, QueueMarker) {
+		return dashscopetest.Lifecycle{Queue: 10 * time.Minute, Run: 150 * time.Second, VideoDuration: 5}
+	}
 	if strings.Contains(sub.Prompt, FailMarker) {
 		return dashscopetest.Lifecycle{Queue: 2 * time.Second, Run: 20 * time.Second,
 			FailCode: "InvalidParameter", FailMessage: "simulated failure: the prompt contains " + FailMarker}

@@ -261,7 +261,7 @@ func TestExtensionShape(t *testing.T) {
 	assert.EqualValues(t, -32021, e["code"], "a request that does not name the extension")
 
 	h.jobs.views["job-x"] = View{Status: dashscope.StatusSucceeded} // ended, video not saved yet
-	assert.Equal(t, "working", get(","+ext)["result"].(map[string]any)["status"])
+	assert.Equal(t, "working", get("," + ext)["result"].(map[string]any)["status"])
 	errResult := mcp.NewToolResultError("failed")
 	h.jobs.views["job-x"] = View{Status: dashscope.StatusFailed, Result: errResult}
 	got := get("," + ext)["result"].(map[string]any)

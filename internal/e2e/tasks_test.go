@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -374,6 +375,13 @@ func TestTasksExtension(t *testing.T) {
 // postModern POSTs one request of the stateless 2026-07-28 revision.
 func postModern(t *testing.T, url, line string) (int, []byte) {
 	t.Helper()
+	return postModernHeaders(t, url, line, nil)
+}
+
+// postModernHeaders is postModern with some standard headers replaced
+// (an empty value removes one).
+func postModernHeaders(t *testing.T, url, line string, headers map[string]string) (int, []byte) {
+	t.Helper()
 	// The revision's _meta goes next to whatever the request has.
 	meta := `"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"raw","version":"1"}`
 	if !strings.Contains(line, "clientCapabilities") {
@@ -400,6 +408,13 @@ func postModern(t *testing.T, url, line string) (int, []byte) {
 	req.Header.Set("Mcp-Method", m.Method)
 	if name := m.Params.Name + m.Params.TaskID; name != "" {
 		req.Header.Set("Mcp-Name", name)
+	}
+	for k, v := range headers {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -469,4 +484,107 @@ func TestTasksManyIdenticalTaskCallsPayOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, fake.Count(dashscopetest.EndpointSubmit), "identical task calls at once submit one job")
+}
+
+func TestTasksProgressFlowsOverStdioUntilTheTaskEnds(t *testing.T) {
+	fake := newFake(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: 200 * time.Millisecond, Run: 1500 * time.Millisecond}))
+	s := startRawStdio(t, append(fakeEnv(fake), taskEnv...))
+	s.send(t, taskCallLine("1", "progress", `,"task":{},"_meta":{"progressToken":"tp"}`))
+	var (
+		taskID   string
+		progress []float64
+		ended    bool
+	)
+	timeout := time.After(30 * time.Second)
+	for !ended {
+		select {
+		case line := <-s.lines:
+			var m struct {
+				ID     json.RawMessage `json:"id"`
+				Method string          `json:"method"`
+				Params struct {
+					ProgressToken string                     `json:"progressToken"`
+					Progress      float64                    `json:"progress"`
+					Status        string                     `json:"status"`
+					TaskID        string                     `json:"taskId"`
+					Meta          map[string]json.RawMessage `json:"_meta"`
+				} `json:"params"`
+				Result struct {
+					Task mcpTask `json:"task"`
+				} `json:"result"`
+			}
+			require.NoError(t, json.Unmarshal(line, &m), string(line))
+			switch m.Method {
+			case "":
+				taskID = m.Result.Task.TaskID
+			case "notifications/progress":
+				require.NotEmpty(t, taskID, "progress for the task comes after the task is answered")
+				assert.Equal(t, "tp", m.Params.ProgressToken)
+				assert.JSONEq(t, `{"taskId":"`+taskID+`"}`, string(m.Params.Meta["io.modelcontextprotocol/related-task"]))
+				progress = append(progress, m.Params.Progress)
+			case "notifications/tasks/status":
+				assert.Equal(t, taskID, m.Params.TaskID)
+				assert.Equal(t, "completed", m.Params.Status)
+				ended = true
+			}
+		case <-timeout:
+			t.Fatal("the task's end was not notified")
+		}
+	}
+	require.NotEmpty(t, progress, "progress flowed while the job ran")
+	for i := 1; i < len(progress); i++ {
+		assert.Greater(t, progress[i], progress[i-1], "progress increases")
+	}
+	// Nothing more for the token once the task ended: a ping's answer is
+	// the next line.
+	s.send(t, `{"jsonrpc":"2.0","id":"ping","method":"ping"}`)
+	select {
+	case line := <-s.lines:
+		assert.Contains(t, string(line), `"id":"ping"`, "no progress after the end: %s", line)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no answer to ping")
+	}
+}
+
+func TestTasksResultCarriesTheSavedVideoWhenAutoSaveIsOn(t *testing.T) {
+	fake := newFake(t)
+	out := t.TempDir()
+	r := stdioRPC(t, startRawStdio(t, append(fakeEnv(fake), append(taskEnv, "VACE_MCP_AUTO_SAVE=true", "VACE_MCP_OUTPUT_DIR="+out)...)))
+	task := *decode[toolResult](t, r.call(taskCallLine("ID", "saved", `,"task":{}`)).Result).Task
+	rep := r.call(taskMethodLine("ID", "tasks/result", task.TaskID, ""))
+	require.Nil(t, rep.Error)
+	res := decode[toolResult](t, rep.Result)
+	path, _ := res.StructuredContent["local_path"].(string)
+	require.NotEmpty(t, path, "the result names the saved file: %v", res.StructuredContent)
+	assert.FileExists(t, path)
+	assert.Equal(t, out, filepath.Dir(path))
+	assert.Equal(t, 1, fake.Count(dashscopetest.EndpointResult), "downloaded once")
+
+	ext := decode[mcpTask](t, r.call(taskCallLine("ID", "saved too", ","+extMeta)).Result)
+	ended := pollUntilEnded(t, r, ext.TaskID, ","+extMeta)
+	require.Equal(t, "completed", ended.Status)
+	assert.NotEmpty(t, decode[toolResult](t, ended.Result).StructuredContent["local_path"], "the extension's completed task comes with the saved file")
+}
+
+func TestTasksModernHeadersMustNameTheTask(t *testing.T) {
+	h := startHTTP(t, "http", append(fakeEnv(newFake(t)), taskEnv...))
+	created := decode[mcpTask](t, parseReply(t, mustPostModern(t, h.URL+"/mcp", taskCallLine("1", "headers", ","+extMeta), nil)).Result)
+	line := taskMethodLine("2", "tasks/get", created.TaskID, ","+extMeta)
+	for name, headers := range map[string]map[string]string{
+		"wrong name":   {"Mcp-Name": "someone-else"},
+		"wrong method": {"Mcp-Method": "tasks/cancel"},
+		"no name":      {"Mcp-Name": ""},
+	} {
+		status, body := postModernHeaders(t, h.URL+"/mcp", line, headers)
+		assert.Equal(t, http.StatusBadRequest, status, name)
+		assert.Contains(t, string(body), "-32020", name)
+	}
+	assert.Equal(t, "working", decode[mcpTask](t, parseReply(t, mustPostModern(t, h.URL+"/mcp", line, nil)).Result).Status)
+}
+
+func mustPostModern(t *testing.T, url, line string, headers map[string]string) []byte {
+	t.Helper()
+	status, body := postModernHeaders(t, url, line, headers)
+	require.Equal(t, http.StatusOK, status, string(body))
+	return body
 }

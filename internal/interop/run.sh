@@ -85,7 +85,7 @@ mark
 set +e
 VACE_MCP_BIN="$BIN" timeout -k 10 300 node --test --test-reporter=spec --test-concurrency=3 \
   --test-timeout=150000 --test-force-exit \
-  tests/stdio.test.mjs tests/http.test.mjs tests/sse.test.mjs </dev/null 2>&1 | tee "$WORK/node-test.log"
+  tests/stdio.test.mjs tests/http.test.mjs tests/sse.test.mjs tests/tasks.test.mjs </dev/null 2>&1 | tee "$WORK/node-test.log"
 rc=${PIPESTATUS[0]}
 set -e
 record "node:test SDK client tests ($(grep -Eo 'ℹ pass [0-9]+' "$WORK/node-test.log" | grep -Eo '[0-9]+' || echo 0) passed)" "$rc"

@@ -47,9 +47,11 @@ process.on('exit', () => {
 
 // startHttpServer spawns `vace-mcp --transport <transport> --addr 127.0.0.1:0` and resolves once the
 // "serving MCP over HTTP" line names the port. stop() sends SIGTERM, then SIGKILL after 3 s.
-export function startHttpServer({ transport = 'http', extraArgs = [], timeoutMs = 15_000 } = {}) {
-  const child = spawn(BIN, [...SERVER_ARGS, '--transport', transport, '--addr', '127.0.0.1:0', ...extraArgs],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+// baseArgs replaces SERVER_ARGS (a server against `vace-mcp simulate` rather than --sandbox); env is added to
+// this process's environment.
+export function startHttpServer({ transport = 'http', extraArgs = [], timeoutMs = 15_000, baseArgs = SERVER_ARGS, env } = {}) {
+  const child = spawn(BIN, [...baseArgs, '--transport', transport, '--addr', '127.0.0.1:0', ...extraArgs],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: env ? { ...process.env, ...env } : undefined });
   children.add(child);
   let stderr = '';
   let exited = false;
@@ -78,9 +80,10 @@ export function startHttpServer({ transport = 'http', extraArgs = [], timeoutMs 
   });
 }
 
-// stdioTransport: the SDK spawns the binary itself. Its env is NOT the parent's (only HOME, PATH, ...).
-export function stdioTransport(extraArgs = []) {
-  const transport = new StdioClientTransport({ command: BIN, args: [...SERVER_ARGS, ...extraArgs], stderr: 'pipe' });
+// stdioTransport: the SDK spawns the binary itself. Its env is NOT the parent's (only HOME, PATH, ...) plus env.
+// baseArgs replaces SERVER_ARGS (a server against `vace-mcp simulate` rather than --sandbox).
+export function stdioTransport(extraArgs = [], { baseArgs = SERVER_ARGS, env } = {}) {
+  const transport = new StdioClientTransport({ command: BIN, args: [...baseArgs, ...extraArgs], env, stderr: 'pipe' });
   let stderr = '';
   transport.stderr.on('data', (d) => { stderr += d; });
   transport.serverStderr = () => stderr;
@@ -91,6 +94,39 @@ export function stdioTransport(extraArgs = []) {
     if (pid) { stdioPids.add(pid); transport._process?.once('exit', () => stdioPids.delete(pid)); }
   };
   return transport;
+}
+
+// startSimulator runs `vace-mcp simulate` (the sandbox's simulated DashScope on its own, for servers that
+// restart while their jobs go on) and resolves with the env for servers using it, once it printed both lines.
+// stop() sends SIGTERM, then SIGKILL after 3 s.
+export function startSimulator({ timeoutMs = 15_000 } = {}) {
+  const child = spawn(BIN, ['simulate'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  const exitP = new Promise((r) => child.once('exit', (code, sig) => { exited = true; children.delete(child); r({ code, sig }); }));
+  const stop = async () => {
+    if (exited) return;
+    child.kill('SIGTERM');
+    const t = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    await exitP;
+    clearTimeout(t);
+  };
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { stop(); reject(new Error(`vace-mcp simulate did not start in ${timeoutMs} ms:\n${stdout}${stderr}`)); }, timeoutMs);
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      const base = /^DASHSCOPE_BASE_URL=(\S+)$/m.exec(stdout);
+      const key = /^DASHSCOPE_API_KEY=(\S+)$/m.exec(stdout);
+      if (base && key) {
+        clearTimeout(timer);
+        resolve({ env: { DASHSCOPE_BASE_URL: base[1], DASHSCOPE_API_KEY: key[1] }, stop, stderr: () => stderr });
+      }
+    });
+    exitP.then(({ code, sig }) => { clearTimeout(timer); reject(new Error(`vace-mcp simulate exited (${code ?? sig}):\n${stdout}${stderr}`)); });
+  });
 }
 
 export const CONNECT_TIMEOUT_MS = 15_000;

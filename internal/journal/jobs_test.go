@@ -1,10 +1,12 @@
 package journal
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -35,114 +37,6 @@ func open(t *testing.T, dir string, clock *manualNow) *Journal {
 }
 
 var rules = Rules{Window: 15 * time.Minute, UncertainFor: 24 * time.Hour, InFlight: 2 * time.Minute}
-
-func TestClaimIsTheDuplicateGuard(t *testing.T) {
-	clock := &manualNow{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.Local)}
-	j := open(t, t.TempDir(), clock)
-	ctx := t.Context()
-	in := Intent{Key: "k", Tool: "video_outpainting", Model: "m", EstimateUSD: 0.5}
-
-	first, owner, err := j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	require.True(t, owner)
-	same, owner, err := j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	assert.False(t, owner, "an intent being sent answers for an identical request")
-	assert.Equal(t, first.ID, same.ID)
-
-	require.NoError(t, j.Refused(ctx, first.ID, "InvalidParameter"))
-	again, owner, err := j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	assert.True(t, owner, "a refused submission protects nothing")
-	require.NoError(t, j.Accepted(ctx, again.ID, "t1", "PENDING"))
-
-	forced, owner, err := j.Claim(ctx, Intent{Key: "k", Tool: "x", Model: "m", Forced: true}, rules)
-	require.NoError(t, err)
-	assert.True(t, owner, "allow_duplicate always submits")
-	require.NoError(t, j.Abandoned(ctx, forced.ID, "throttled"))
-	kept, owner, err := j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	assert.False(t, owner)
-	assert.Equal(t, "t1", kept.TaskID, "a forced call that made nothing leaves the earlier task in place")
-
-	replaced, owner, err := j.Claim(ctx, in, Rules{Window: rules.Window, UncertainFor: rules.UncertainFor, InFlight: rules.InFlight, Stale: kept.ID})
-	require.NoError(t, err)
-	assert.True(t, owner, "a caller that found the earlier task gone may replace it")
-	require.NoError(t, j.Uncertain(ctx, replaced.ID, "HTTP 502"))
-
-	clock.add(time.Hour)
-	blocked, owner, err := j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	assert.False(t, owner, "an unknown outcome blocks identical requests beyond the window")
-	assert.Equal(t, StateUncertain, blocked.State)
-	clock.add(24 * time.Hour)
-	_, owner, err = j.Claim(ctx, in, rules)
-	require.NoError(t, err)
-	assert.True(t, owner, "once such a task would have expired, an identical request is new")
-}
-
-func TestAFailedTaskDoesNotAnswerForANewRequest(t *testing.T) {
-	clock := &manualNow{t: time.Now()}
-	j := open(t, t.TempDir(), clock)
-	in := Intent{Key: "k", Tool: "t", Model: "m"}
-	job, _, err := j.Claim(t.Context(), in, rules)
-	require.NoError(t, err)
-	require.NoError(t, j.Accepted(t.Context(), job.ID, "t1", "PENDING"))
-	require.NoError(t, j.Observe(t.Context(), Observation{TaskID: "t1", Status: "FAILED", CostUSD: new(0.0)}))
-	_, owner, err := j.Claim(t.Context(), in, rules)
-	require.NoError(t, err)
-	assert.True(t, owner)
-}
-
-func TestTheBudgetCountsEstimatesUntilSettledAndRefusesWhatWouldPassIt(t *testing.T) {
-	clock := &manualNow{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.Local)}
-	j := open(t, t.TempDir(), clock)
-	ctx := t.Context()
-	budget := rules
-	budget.DailyBudget = 1.0
-	a, _, err := j.Claim(ctx, Intent{Key: "a", Tool: "t", Model: "m", EstimateUSD: 0.5}, budget)
-	require.NoError(t, err)
-	require.NoError(t, j.Accepted(ctx, a.ID, "ta", "PENDING"))
-	_, _, err = j.Claim(ctx, Intent{Key: "b", Tool: "t", Model: "m", EstimateUSD: 0.5}, budget)
-	require.NoError(t, err, "exactly at the budget is allowed")
-	_, _, err = j.Claim(ctx, Intent{Key: "c", Tool: "t", Model: "m", EstimateUSD: 0.01}, budget)
-	var over *OverBudgetError
-	require.ErrorAs(t, err, &over)
-	assert.InDelta(t, 1.0, over.Today, 1e-9)
-
-	require.NoError(t, j.Observe(ctx, Observation{TaskID: "ta", Status: "FAILED", CostUSD: new(0.0)}))
-	_, _, err = j.Claim(ctx, Intent{Key: "c", Tool: "t", Model: "m", EstimateUSD: 0.5}, budget)
-	require.NoError(t, err, "a failed task releases its estimate")
-
-	clock.add(24 * time.Hour)
-	today, err := j.ChargedToday(ctx)
-	require.NoError(t, err)
-	assert.Zero(t, today, "a new day starts at zero")
-}
-
-func TestTwoJournalsOnOneFileDecideTogether(t *testing.T) {
-	dir := t.TempDir()
-	clock := &manualNow{t: time.Now()}
-	a, b := open(t, dir, clock), open(t, dir, clock)
-	const n = 32
-	var wg sync.WaitGroup
-	owners := make(chan int64, 2*n)
-	for i := range 2 * n {
-		j := a
-		if i%2 == 1 {
-			j = b
-		}
-		wg.Go(func() {
-			job, owner, err := j.Claim(context.Background(), Intent{Key: "same", Tool: "t", Model: "m"}, rules)
-			if assert.NoError(t, err) && owner {
-				owners <- job.ID
-			}
-		})
-	}
-	wg.Wait()
-	close(owners)
-	assert.Len(t, owners, 1, "one owner in all, whichever connection asked")
-}
 
 func TestANewerSchemaOrACorruptFileIsUnavailableNamingTheFile(t *testing.T) {
 	dir := t.TempDir()
@@ -182,4 +76,31 @@ func TestALockHeldTooLongIsUnavailableNotAHang(t *testing.T) {
 	_, owner, err := j.Claim(t.Context(), Intent{Key: "k", Tool: "t", Model: "m"}, rules)
 	require.NoError(t, err)
 	assert.True(t, owner, "and works again once the lock is gone")
+}
+
+// The SQLite journal is one machine's: an intent whose process has died is
+// lost at once, without waiting for it to go untouched.
+func TestAnIntentOfADeadProcessIsLostAtOnce(t *testing.T) {
+	clock := &manualNow{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.Local)}
+	j := open(t, t.TempDir(), clock)
+	mine, _, err := j.Claim(t.Context(), Intent{Key: "mine", Tool: "t", Model: "m"}, rules)
+	require.NoError(t, err)
+	dead, _, err := j.Claim(t.Context(), Intent{Key: "dead", Tool: "t", Model: "m"}, rules)
+	require.NoError(t, err)
+	assert.Equal(t, fmt.Sprintf("pid %d", os.Getpid()), mine.Owner)
+
+	// A process that has exited: its pid is free (or reused, which errs on the side of waiting).
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	require.NoError(t, cmd.Run())
+	_, err = j.db.Exec("UPDATE jobs SET owner = ? WHERE id = ?", fmt.Sprintf("pid %d", cmd.Process.Pid), dead.ID)
+	require.NoError(t, err)
+
+	lost, err := j.LostIntents(t.Context(), 2*time.Minute)
+	require.NoError(t, err)
+	if runtime.GOOS == "windows" {
+		assert.Empty(t, lost, "a pid cannot be checked here: only age counts")
+		return
+	}
+	require.Len(t, lost, 1)
+	assert.Equal(t, dead.ID, lost[0].ID)
 }

@@ -139,16 +139,22 @@ type Options struct {
 // used: locked too long, unreadable, corrupt, or of a newer schema.
 var ErrUnavailable = errors.New("the job journal is unavailable")
 
-// UnavailableError says which file failed and what to do.
+// UnavailableError says which journal failed and what to do.
 type UnavailableError struct {
+	// Path names the journal: its file, or a shared store's address.
 	Path string
 	Err  error
+	// Hint is what to do about it; empty gives the advice for a journal file.
+	Hint string
 }
 
 func (e *UnavailableError) Error() string {
-	return fmt.Sprintf("the job journal %s is unavailable (%v): paid submissions are refused until it works again, so nothing is sent untracked; "+
-		"check the file's permissions and free space, stop other vace-mcp processes if it stays locked, or move it aside (vace-mcp doctor shows its state)",
-		e.Path, e.Err)
+	hint := e.Hint
+	if hint == "" {
+		hint = "check the file's permissions and free space, stop other vace-mcp processes if it stays locked, or move it aside (vace-mcp doctor shows its state)"
+	}
+	return fmt.Sprintf("the job journal %s is unavailable (%v): paid submissions are refused until it works again, so nothing is sent untracked; %s",
+		e.Path, e.Err, hint)
 }
 
 func (e *UnavailableError) Unwrap() []error { return []error{ErrUnavailable, e.Err} }
@@ -244,6 +250,9 @@ func (j *Journal) Close() error { return j.db.Close() }
 
 // Path is the journal's file.
 func (j *Journal) Path() string { return j.path }
+
+// Describe names the journal for people: its file.
+func (j *Journal) Describe() string { return j.path }
 
 // tx runs f in one immediate (write-locking) transaction.
 func (j *Journal) tx(ctx context.Context, f func(*sql.Tx) error) error {

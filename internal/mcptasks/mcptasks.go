@@ -313,6 +313,11 @@ func (s shape) String() string {
 
 // task is the Task object of ref, in its protocol's field names.
 func (h *hook) task(id string, ref taskRef, status, message string, updated time.Time) map[string]any {
+	// DashScope's times come from its clock (the sandbox's runs 30 times
+	// faster): keep lastUpdatedAt between the task's creation and now.
+	if now := h.l.o.Now(); updated.After(now) {
+		updated = now
+	}
 	if updated.Before(ref.created) {
 		updated = ref.created
 	}

@@ -47,16 +47,16 @@ func (j taskJobs) Look(ctx context.Context, jobID string) (mcptasks.View, error)
 	return j.view(ctx, task, false)
 }
 
-func (j taskJobs) Result(ctx context.Context, jobID string) (*mcp.CallToolResult, error) {
+func (j taskJobs) Result(ctx context.Context, jobID string) (*mcp.CallToolResult, dashscope.TaskStatus, error) {
 	task, err := j.s.client.Wait(ctx, jobID, dashscope.WaitOptions{})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	v, err := j.view(ctx, task, true)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v.Result, nil
+	return v.Result, task.Status, nil
 }
 
 func (j taskJobs) Cancel(ctx context.Context, jobID string) (mcptasks.View, error) {
@@ -196,7 +196,9 @@ func (s *Service) saveState(taskID, videoURL string) *saving {
 	}
 	st := &saving{done: make(chan struct{})}
 	s.saves[taskID] = st
+	s.saving.Add(1)
 	go func() {
+		defer s.saving.Done()
 		defer close(st.done)
 		st.path, st.err = s.saveOnce(taskID, videoURL)
 	}()
@@ -206,7 +208,7 @@ func (s *Service) saveState(taskID, videoURL string) *saving {
 // saveOnce saves a video unless it is saved (or being saved) already:
 // another process holding the lease is waited for, at most for its lease.
 func (s *Service) saveOnce(taskID, videoURL string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*saveLease)
+	ctx, cancel := context.WithTimeout(s.life, 2*saveLease)
 	defer cancel()
 	for {
 		if job, err := s.journal.ByTask(ctx, taskID); err == nil && job.LocalPath != "" {

@@ -104,6 +104,17 @@ type Service struct {
 	// (see saveState).
 	savesMu sync.Mutex
 	saves   map[string]*saving
+	saving  sync.WaitGroup
+	// life ends with Stop; the saves above run on it.
+	life context.Context
+	stop context.CancelFunc
+}
+
+// Stop ends the service's own background work (saves of videos for MCP
+// tasks) and waits for it, before the journal it writes to is closed.
+func (s *Service) Stop() {
+	s.stop()
+	s.saving.Wait()
 }
 
 // New returns the tools' service.
@@ -141,7 +152,9 @@ func New(opts Options) *Service {
 	if opts.Journal == nil && opts.JournalErr == nil {
 		opts.JournalErr = &journal.UnavailableError{Path: "(none)", Err: errors.New("no journal was opened")}
 	}
+	life, stop := context.WithCancel(context.Background())
 	return &Service{
+		life: life, stop: stop,
 		client:  opts.Client,
 		opts:    opts,
 		log:     opts.Logger,
@@ -235,15 +248,19 @@ func (s *Service) Server() (*server.MCPServer, error) {
 		server.WithToolHandlerMiddleware(s.observe),
 	}
 	if tasks := TaskTools(offered); opts.Tasks && len(tasks) > 0 {
-		offered = slices.Clone(offered)
-		for i, t := range offered {
-			if slices.Contains(tasks, t.Tool.Name) {
-				offered[i].Tool.Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
-			}
-		}
-		// mcp-go's own task engine stays off (WithTaskCapabilities unset):
-		// the capability is declared here and answered by mcptasks.
+		// mcp-go's own task engine stays off and unreachable: the tools
+		// registered with it carry no execution.taskSupport (mcp-go routes a
+		// call to its engine only for tools that do), which is added to
+		// tools/list's answer instead; the capability is declared here and
+		// the task traffic answered by mcptasks.
 		hooks := &server.Hooks{}
+		hooks.AddAfterListTools(func(_ context.Context, _ any, _ *mcp.ListToolsRequest, result *mcp.ListToolsResult) {
+			for i := range result.Tools {
+				if slices.Contains(tasks, result.Tools[i].Name) {
+					result.Tools[i].Execution = &mcp.ToolExecution{TaskSupport: mcp.TaskSupportOptional}
+				}
+			}
+		})
 		hooks.AddAfterInitialize(func(_ context.Context, _ any, _ *mcp.InitializeRequest, result *mcp.InitializeResult) {
 			result.Capabilities.Tasks = &mcp.TasksCapability{
 				Cancel: &struct{}{},

@@ -588,3 +588,44 @@ func mustPostModern(t *testing.T, url, line string, headers map[string]string) [
 	require.Equal(t, http.StatusOK, status, string(body))
 	return body
 }
+
+// TestTasksResultPendingLeavesTheConnectionFree: a tasks/result waiting for
+// a job must not hold up the stdio reader: pings, other task methods and the
+// client's cancel of that very wait get through.
+func TestTasksResultPendingLeavesTheConnectionFree(t *testing.T) {
+	fake := newFake(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: time.Hour, Run: time.Minute}))
+	s := startRawStdio(t, append(fakeEnv(fake), taskEnv...))
+	r := stdioRPC(t, s)
+	task := *decode[toolResult](t, r.call(taskCallLine("ID", "long", `,"task":{}`)).Result).Task
+	s.send(t, taskMethodLine(`"waiting"`, "tasks/result", task.TaskID, "")) // blocks for an hour
+	s.send(t, `{"jsonrpc":"2.0","id":"p","method":"ping"}`)
+	require.Nil(t, parseReply(t, s.answer(t, `"p"`)).Error, "a ping is answered while tasks/result waits")
+	got := decode[mcpTask](t, r.call(taskMethodLine("ID", "tasks/get", task.TaskID, "")).Result)
+	assert.Equal(t, "working", got.Status)
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"waiting"}}`)
+	s.send(t, `{"jsonrpc":"2.0","id":"p2","method":"ping"}`)
+	require.Nil(t, parseReply(t, s.answer(t, `"p2"`)).Error, "the cancelled wait is not answered (answer would fail on its id)")
+}
+
+// TestTasksAnySpellingOfTaskIsAnsweredHereNotByMcpGo: encoding/json (and so
+// mcp-go) reads "Task" or "Params" as "task" and "params"; each such call
+// must still be answered by this server's task layer, never by mcp-go's own
+// task engine (which would cancel the job's context and honour a 1 s ttl).
+func TestTasksAnySpellingOfTaskIsAnsweredHereNotByMcpGo(t *testing.T) {
+	fake := newFake(t)
+	r := stdioRPC(t, startRawStdio(t, append(fakeEnv(fake), taskEnv...)))
+	for i, line := range []string{
+		`{"jsonrpc":"2.0","id":ID,"method":"tools/call","params":{"name":"video_outpainting","arguments":{"prompt":"a","video_url":"https://x/v.mp4"},"Task":{"ttl":1000}}}`,
+		`{"jsonrpc":"2.0","id":ID,"method":"tools/call","Params":{"name":"video_outpainting","arguments":{"prompt":"b","video_url":"https://x/v.mp4"},"task":{"ttl":1000}}}`,
+		`{"jsonrpc":"2.0","id":ID,"method":"tools/call","params":{"name":"video_outpainting","arguments":{"prompt":"c","video_url":"https://x/v.mp4"},"TASK":{"ttl":1000},"task":{}}}`,
+	} {
+		rep := r.call(line)
+		require.Nil(t, rep.Error, "%d: %+v", i, rep.Error)
+		created := decode[toolResult](t, rep.Result).Task
+		require.NotNil(t, created, "%d: %s", i, rep.Result)
+		require.NotNil(t, created.PollInterval, "%d: mcp-go's engine sets no poll interval", i)
+		assert.Equal(t, int64(24*time.Hour/time.Millisecond), *created.TTL, "%d: mcp-go's engine would keep the client's 1 s", i)
+		assert.Equal(t, "completed", pollUntilEnded(t, r, created.TaskID, "").Status, "%d", i)
+	}
+	assert.Equal(t, 3, fake.Count(dashscopetest.EndpointSubmit))
+}

@@ -126,7 +126,15 @@ func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		st := h.streams[r.URL.Query().Get("sessionId")]
 		h.mu.Unlock()
-		if st != nil {
+		if st == nil {
+			// Never to mcp-go past the stream's Conn (ids, cancels, tasks):
+			// its own session may outlive the stream by a moment.
+			skipBody(w, r)
+			writeRPCError(w, http.StatusNotFound, codeTransport,
+				"unknown or ended SSE session: open a new stream with GET "+PathSSE+" and post to the endpoint it announces")
+			return
+		}
+		{
 			msg := st.conn.In(bufferedBody(r))
 			switch {
 			case msg.Reply != nil && replyStatus(msg.Reply) == http.StatusBadRequest:

@@ -22,11 +22,14 @@
 package mcptasks
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +55,7 @@ const (
 	codeInvalidParams      = mcp.INVALID_PARAMS
 	codeInternal           = mcp.INTERNAL_ERROR
 	codeMissingCapability  = -32021 // the extension: a task method from a client that did not declare it
+	codeCutOff             = -32000 // a blocking answer cut off by the transport's end, as the transports answer such requests
 	defaultPollInterval    = 10 * time.Second
 	defaultTTL             = dashscope.ResultTTL
 	progressEveryByDefault = 5 * time.Second
@@ -78,9 +82,10 @@ type Jobs interface {
 	// when what is known is stale. A job that ended but whose result is
 	// not final yet (its video being saved) has a nil Result.
 	Look(ctx context.Context, jobID string) (View, error)
-	// Result blocks until the job has ended and its result is final, and
-	// returns that result: exactly what a tool call would return.
-	Result(ctx context.Context, jobID string) (*mcp.CallToolResult, error)
+	// Result blocks until the job has ended (or DashScope does not know
+	// it: UNKNOWN) and its result is final, and returns that result,
+	// exactly what a tool call would return, with the job's status.
+	Result(ctx context.Context, jobID string) (*mcp.CallToolResult, dashscope.TaskStatus, error)
 	// Cancel asks DashScope to cancel the job (only a PENDING job can be)
 	// and returns the job's state after the attempt.
 	Cancel(ctx context.Context, jobID string) (View, error)
@@ -202,7 +207,8 @@ func (h *hook) toolCall(msg []byte) cancellation.Route {
 		}
 		plain, err := withoutTask(msg)
 		if err != nil {
-			return cancellation.Route{}
+			// Fail closed: never pass a task on to mcp-go.
+			return answerError(codeInvalidParams, "Invalid params: the task-augmented request could not be read: "+err.Error())
 		}
 		token := progressToken(req.Params.Meta)
 		return cancellation.Route{Forward: plain, Finish: func(answer []byte) []byte {
@@ -222,24 +228,54 @@ func answerError(code int, message string) cancellation.Route {
 	}}
 }
 
-// withoutTask returns a tools/call request with params.task removed; the id
-// and every other value keep their bytes.
+// withoutTask returns a tools/call request with params.task removed, under
+// every spelling encoding/json (and so mcp-go) would read as "task" in
+// "params"; the id and every other value keep their bytes.
 func withoutTask(msg []byte) ([]byte, error) {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(msg, &top); err != nil {
 		return nil, err
 	}
-	var params map[string]json.RawMessage
-	if err := json.Unmarshal(top["params"], &params); err != nil {
-		return nil, err
+	for name, raw := range top {
+		if !strings.EqualFold(name, "params") {
+			continue
+		}
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &params); err != nil {
+			return nil, err
+		}
+		for k := range params {
+			if strings.EqualFold(k, "task") {
+				delete(params, k)
+			}
+		}
+		p, err := marshal(params)
+		if err != nil {
+			return nil, err
+		}
+		top[name] = p
 	}
-	delete(params, "task")
-	p, err := json.Marshal(params)
+	out, err := marshal(top)
 	if err != nil {
 		return nil, err
 	}
-	top["params"] = p
-	return json.Marshal(top)
+	var check request
+	if err := json.Unmarshal(out, &check); err != nil || check.Params.Task != nil {
+		return nil, errors.New("params.task is still there")
+	}
+	return out, nil
+}
+
+// marshal is json.Marshal without HTML escaping: ids and values go out with
+// the bytes they came with.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func progressToken(meta map[string]any) any {
@@ -292,7 +328,7 @@ func (h *hook) created(answer []byte, sh shape, tool string, token any) []byte {
 		t["resultType"] = "task"
 		result = t
 	}
-	b, err := json.Marshal(struct {
+	b, err := marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Result  any             `json:"result"`
@@ -378,8 +414,23 @@ func (h *hook) taskMethod(ctx context.Context, method string, req *request) (any
 		}
 		return h.report(id, ref, v), nil
 	case "tasks/result":
-		res, err := jobs.Result(ctx, ref.jobID)
-		if err != nil {
+		res, status, err := jobs.Result(ctx, ref.jobID)
+		for err == nil && status == dashscope.StatusUnknown && h.l.o.Now().Sub(ref.created) < unknownGrace {
+			// Not known yet, moments after it was accepted: a task that
+			// exists shows up; wait as tasks/get would report it, working.
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-time.After(h.l.o.PollInterval):
+				res, status, err = jobs.Result(ctx, ref.jobID)
+			}
+		}
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// The connection or the server is closing; the job goes on.
+			return nil, &cancellation.Error{Code: codeCutOff, Message: "tasks/result was cut off before the job ended (the connection or the server is closing); " +
+				"the task goes on: call tasks/get or tasks/result again"}
+		case err != nil:
 			return nil, &cancellation.Error{Code: codeInternal, Message: "Internal error: " + err.Error()}
 		}
 		out := *res
@@ -394,7 +445,7 @@ func (h *hook) taskMethod(ctx context.Context, method string, req *request) (any
 
 // report is the tasks/get answer for a view.
 func (h *hook) report(id string, ref taskRef, v View) map[string]any {
-	status, message := h.status(ref.shape, v)
+	status, message := h.status(ref, v)
 	t := h.task(id, ref, status, message, v.Updated)
 	if ref.shape == shapeExtension {
 		t["resultType"] = "complete"
@@ -405,9 +456,28 @@ func (h *hook) report(id string, ref taskRef, v View) map[string]any {
 	return t
 }
 
+// unknownGrace is how long after a task's creation DashScope may not know
+// its job yet (a task is made only for a job it accepted); later, UNKNOWN
+// means it never will (another account, region or root, or a job past 24
+// hours), and the task ends as failed.
+const unknownGrace = 2 * time.Minute
+
 // status maps a job's status to the task's, with the message a host shows.
-func (h *hook) status(sh shape, v View) (string, string) {
+func (h *hook) status(ref taskRef, v View) (string, string) {
+	sh := ref.shape
 	switch v.Status {
+	case dashscope.StatusUnknown:
+		if h.l.o.Now().Sub(ref.created) < unknownGrace {
+			return "working", v.Message
+		}
+		message := "DashScope does not know this job: it was made under another API key, region or API root than this server uses now, or it is older than 24 hours"
+		if sh == shapeExtension {
+			if v.Result == nil {
+				return "working", v.Message
+			}
+			return "completed", message
+		}
+		return "failed", message
 	case dashscope.StatusSucceeded:
 		if sh == shapeExtension && v.Result == nil {
 			return "working", "SUCCEEDED; saving the video"
@@ -436,6 +506,9 @@ func (h *hook) status(sh shape, v View) (string, string) {
 func (h *hook) cancel(ctx context.Context, id string, ref taskRef) (any, *cancellation.Error) {
 	jobs := h.l.o.Jobs
 	if ref.shape == shapeExtension {
+		if v, err := jobs.Look(ctx, ref.jobID); err == nil && v.Status.Terminal() {
+			return map[string]any{"resultType": "complete"}, nil // ended: nothing to cancel
+		}
 		if _, err := jobs.Cancel(ctx, ref.jobID); err != nil {
 			h.l.o.Logger.Info("tasks/cancel: the job was not cancelled", slog.String("task_id", ref.jobID), slog.String("error", err.Error()))
 		}
@@ -453,6 +526,9 @@ func (h *hook) cancel(ctx context.Context, id string, ref taskRef) (any, *cancel
 		return h.report(id, ref, v), nil
 	case v.Status.Terminal():
 		return nil, &cancellation.Error{Code: codeInvalidParams, Message: fmt.Sprintf("Cannot cancel: the task has already ended (%s)", v.Status)}
+	case v.Status == dashscope.StatusPending:
+		return nil, &cancellation.Error{Code: codeInternal, Message: "The cancel was sent, but DashScope still reports the job PENDING; " +
+			"the task is not cancelled yet: poll tasks/get, or cancel again"}
 	}
 	return nil, &cancellation.Error{Code: codeInvalidParams, Message: fmt.Sprintf("Cannot cancel: the DashScope job is %s, and DashScope cancels only PENDING jobs; "+
 		"it runs to the end and is billed. Keep polling the task for its video.", v.Status)}
@@ -485,8 +561,9 @@ func (h *hook) follow(id string, ref taskRef, token any) {
 		mu.Lock()
 		defer mu.Unlock()
 		if v.Status.Terminal() {
-			status, message := h.status(shapeCore, v)
-			h.send("notifications/tasks/status", h.task(id, ref, status, message, v.Updated))
+			if status, message := h.status(ref, v); status != "working" {
+				h.send("notifications/tasks/status", h.task(id, ref, status, message, v.Updated))
+			}
 			return
 		}
 		now := h.l.o.Now()

@@ -81,9 +81,9 @@ func (f *fakeJobs) Look(_ context.Context, id string) (View, error) {
 	return f.views[id], nil
 }
 
-func (f *fakeJobs) Result(_ context.Context, id string) (*mcp.CallToolResult, error) {
+func (f *fakeJobs) Result(_ context.Context, id string) (*mcp.CallToolResult, dashscope.TaskStatus, error) {
 	v, _ := f.Look(context.Background(), id)
-	return v.Result, nil
+	return v.Result, v.Status, nil
 }
 
 func (f *fakeJobs) Cancel(_ context.Context, id string) (View, error) {
@@ -331,4 +331,23 @@ func TestProgressFollowsTheTaskAndStopsAtItsEnd(t *testing.T) {
 		t.Fatalf("nothing after the end: %s", b)
 	default:
 	}
+}
+
+func TestUnknownJobEndsTheTaskAfterAGrace(t *testing.T) {
+	h := newHarness(t)
+	core := h.create(t, "1", `,"task":{}`, "gone")["task"].(map[string]any)["taskId"].(string)
+	const ext = `"_meta":{"io.modelcontextprotocol/clientCapabilities":{"extensions":{"io.modelcontextprotocol/tasks":{}}}}`
+	extID := h.create(t, "2", ","+ext, "gone")["taskId"].(string)
+	h.jobs.views["gone"] = View{Status: dashscope.StatusUnknown, Message: "not known yet", Result: mcp.NewToolResultError("UNKNOWN")}
+	get := func(id, meta string) map[string]any {
+		return h.ask(t, `{"jsonrpc":"2.0","id":3,"method":"tasks/get","params":{"taskId":"`+id+`"`+meta+`}}`)["result"].(map[string]any)
+	}
+	assert.Equal(t, "working", get(core, "")["status"], "moments after submission DashScope may not list a job yet")
+	h.clock.Add(unknownGrace)
+	got := get(core, "")
+	assert.Equal(t, "failed", got["status"], "later it never will: the task ends instead of polling for a day")
+	assert.Contains(t, got["statusMessage"], "does not know this job")
+	got = get(extID, ","+ext)
+	assert.Equal(t, "completed", got["status"])
+	assert.Equal(t, true, got["result"].(map[string]any)["isError"])
 }

@@ -82,7 +82,9 @@ func (f *filter) watch(in io.Reader, to *io.PipeWriter) {
 				f.reply(msg.Reply)
 			}
 			if msg.Local != nil {
-				go f.answer(msg.Local(f.life))
+				// Its own goroutine: tasks/result blocks until a job ends,
+				// and the reader must go on (pings, cancels, stdin's end).
+				go func(local func(context.Context) []byte) { f.answer(local(f.life)) }(msg.Local)
 			}
 			if msg.Forward != nil {
 				if _, werr := to.Write(msg.Forward); werr != nil {

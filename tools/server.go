@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 	"github.com/vace-mcp/vace-mcp/internal/clientid"
 	"github.com/vace-mcp/vace-mcp/internal/journal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
@@ -281,6 +282,16 @@ func (s *Service) Server() (*server.MCPServer, error) {
 // call never takes the server (or a stdio host's connection) down.
 func (s *Service) observe(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		if call, ok := cancellation.CallID(req); ok {
+			// A cancel that reached mcp-go before it registered this call
+			// was lost there; the transport layer still stops the call.
+			var release func()
+			ctx, release = cancellation.Bind(ctx, call)
+			defer release()
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx) // cancelled before it started: nothing runs, no answer goes out
+			}
+		}
 		start := time.Now()
 		defer func() {
 			if p := recover(); p != nil {

@@ -219,7 +219,7 @@ func (c *Conn) request(msg []byte, idSpan span, method string) Inbound {
 	if route.Answer != nil {
 		return Inbound{Call: n, Local: c.local(n, cl, route.Answer)}
 	}
-	return Inbound{Forward: splice(msg, idSpan, strconv.AppendInt(nil, n, 10)), Call: n}
+	return Inbound{Forward: withCallID(splice(msg, idSpan, strconv.AppendInt(nil, n, 10)), method, n), Call: n}
 }
 
 // local wraps a Hook's answer: it runs with a context the client's cancel
@@ -291,6 +291,7 @@ func (c *Conn) cancel(msg []byte, top objectMembers) Inbound {
 			}
 			return Inbound{} // mcp-go never saw it
 		}
+		cancelBound(n) // the handler stops even if mcp-go has not seen the request yet
 		internal := splice(params, reqSpan, strconv.AppendInt(nil, n, 10))
 		return Inbound{Forward: splice(msg, paramsSpan, internal)}
 	}
@@ -356,6 +357,7 @@ func (c *Conn) forget(n int64) {
 	if !ok {
 		return
 	}
+	forgetBound(n)
 	delete(c.calls, n)
 	if c.byKey[cl.key] == n {
 		delete(c.byKey, cl.key)

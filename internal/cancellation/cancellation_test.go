@@ -63,8 +63,11 @@ func TestIdsComeBackExactlyAsSent(t *testing.T) {
 		require.Nil(t, in.Reply, id)
 		inner := internalID(t, in.Forward)
 		assert.Equal(t, strconv.FormatInt(in.Call, 10), inner, "mcp-go sees a small internal id")
-		assert.Equal(t, `{"jsonrpc":"2.0","id":`+inner+`,"method":"tools/call","params":{"name":"x"}}`+"\n", string(in.Forward),
-			"nothing but the id changes")
+		assert.Equal(t, `{"id":`+inner+`,"jsonrpc":"2.0","method":"tools/call","params":{"_meta":{"vace-mcp/call":`+inner+`},"name":"x"}}`+"\n", string(in.Forward),
+			"nothing but the id changes, and a tools/call tells its handler its internal id")
+		ping := c.In([]byte(`{"jsonrpc":"2.0","id":` + id + `,"method":"ping"}`))
+		assert.Equal(t, `{"jsonrpc":"2.0","id":`+strconv.FormatInt(ping.Call, 10)+`,"method":"ping"}`, string(ping.Forward), "other requests keep every byte but the id")
+		c.Forget(ping.Call)
 		out, send := c.Out(answer(inner))
 		require.True(t, send)
 		assert.Equal(t, string(answer(id)), string(out), "the answer carries the id exactly as sent")

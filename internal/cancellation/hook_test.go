@@ -2,10 +2,12 @@ package cancellation
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -77,3 +79,44 @@ func TestHookRewritesARequestAndItsAnswer(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestBindStopsAHandlerWhoseCancelCameFirstOrLater(t *testing.T) {
+	var c Conn
+	call := func(id string) (int64, mcp.CallToolRequest) {
+		in := c.In([]byte(`{"jsonrpc":"2.0","id":` + id + `,"method":"tools/call","params":{"name":"x","_meta":{"vace-mcp/call":99999,"progressToken":"t"}}}`))
+		var req mcp.CallToolRequest
+		require.NoError(t, json.Unmarshal(in.Forward, &req))
+		n, ok := CallID(req)
+		require.True(t, ok)
+		assert.Equal(t, in.Call, n, "the client's own value is replaced")
+		assert.Equal(t, "t", req.Params.Meta.ProgressToken, "the rest of _meta is kept")
+		return n, req
+	}
+
+	// The cancel reaches the layer before the handler starts (mcp-go
+	// would drop it: it has not registered the request).
+	n, _ := call("1")
+	c.In([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":1}}`))
+	ctx, release := Bind(context.Background(), n)
+	assert.ErrorIs(t, context.Cause(ctx), ErrCancelledByClient, "a handler starting after its cancel stops at once")
+	release()
+
+	// The cancel comes while the handler runs.
+	n, _ = call("2")
+	ctx, release = Bind(context.Background(), n)
+	require.NoError(t, ctx.Err())
+	c.In([]byte(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":2}}`))
+	assert.ErrorIs(t, context.Cause(ctx), ErrCancelledByClient)
+	release()
+
+	// An uncancelled call is left alone, and nothing is remembered once answered.
+	n, _ = call("3")
+	ctx, release = Bind(context.Background(), n)
+	_, _ = c.Out([]byte(`{"jsonrpc":"2.0","id":` + strconv.FormatInt(n, 10) + `,"result":{}}`))
+	assert.NoError(t, ctx.Err())
+	release()
+	binds.Lock()
+	assert.Empty(t, binds.stops)
+	assert.Empty(t, binds.cancelled)
+	binds.Unlock()
+}

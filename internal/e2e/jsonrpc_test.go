@@ -310,3 +310,35 @@ func TestHTTPIdsComeBackExactly(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, postSSE(`{"jsonrpc":"2.0","id":-9007199254740993,"method":"ping"}`))
 	assert.Equal(t, "-9007199254740993", string(parseReply(t, []byte(data())).ID), "SSE")
 }
+
+// TestStdioACancelOfACallQueuedBehindBusyWorkersStopsIt: with every stdio
+// worker busy, a paid call waits in mcp-go's queue, unregistered, and mcp-go
+// drops a cancel for it; the call must still not be sent when a worker
+// frees up.
+func TestStdioACancelOfACallQueuedBehindBusyWorkersStopsIt(t *testing.T) {
+	fake := newFake(t, dashscopetest.WithLifecycle(dashscopetest.Lifecycle{Queue: time.Hour, Run: time.Hour}))
+	s := startRawStdio(t, append(fakeEnv(fake), "VACE_MCP_MAX_WAITS_PER_SESSION=200"))
+	const workers = 64 // stdio.Workers
+	for i := range workers {
+		s.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":"w%d","method":"tools/call","params":{"name":"wait_task","arguments":{"task_id":"busy-%d","timeout_seconds":3}}}`, i, i))
+	}
+	s.send(t, `{"jsonrpc":"2.0","id":"paid",`+outpaint("queued")+`}`)
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"paid","reason":"user"}}`)
+	for answered := 0; answered < workers; {
+		select {
+		case line := <-s.lines:
+			require.NotContains(t, string(line), `"id":"paid"`, "a cancelled call gets no answer")
+			if strings.Contains(string(line), `"id":"w`) {
+				answered++
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatal("the waits did not end")
+		}
+	}
+	s.send(t, `{"jsonrpc":"2.0","id":"after","method":"ping"}`)
+	require.Nil(t, parseReply(t, s.answer(t, `"after"`)).Error)
+	// The queued call has left the queue by now (a worker freed up long
+	// before the last wait ended); it must have stopped without sending.
+	assert.Never(t, func() bool { return fake.Count(dashscopetest.EndpointSubmit) > 0 }, time.Second, 50*time.Millisecond,
+		"the cancelled call was never submitted")
+}

@@ -128,8 +128,14 @@ func (h *Handler) serveSSEMessage(w http.ResponseWriter, r *http.Request) {
 		h.mu.Unlock()
 		if st == nil {
 			// Never to mcp-go past the stream's Conn (ids, cancels, tasks):
-			// its own session may outlive the stream by a moment.
+			// its own session may outlive the stream by a moment. The
+			// answers are mcp-go's: 400 without an id, 404 for an unknown one.
 			skipBody(w, r)
+			if r.URL.Query().Get("sessionId") == "" {
+				writeRPCError(w, http.StatusBadRequest, codeInvalidRequest,
+					"Bad Request: sessionId is required: post to the endpoint the SSE stream (GET "+PathSSE+") announces")
+				return
+			}
 			writeRPCError(w, http.StatusNotFound, codeTransport,
 				"unknown or ended SSE session: open a new stream with GET "+PathSSE+" and post to the endpoint it announces")
 			return

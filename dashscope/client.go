@@ -59,9 +59,13 @@ type Client struct {
 	// uploadBaseURL is the root asked for upload policies (see [WithUploadBaseURL]).
 	uploadBaseURL string
 
-	submitLimiter *rate.Limiter
-	queryLimiter  *rate.Limiter
-	uploadLimiter *rate.Limiter
+	submitLimiter Limiter
+	queryLimiter  Limiter
+	uploadLimiter Limiter
+	// sharedLimiters are [WithLimiters]' submit, query and upload limiters.
+	sharedLimiters [3]Limiter
+	// shared, when set, shares pollers and answers with other clients.
+	shared SharedPolls
 
 	tracker *tracker
 	// queries lets concurrent GetTask calls for one id share one query.
@@ -163,11 +167,19 @@ func NewClient(opts ...Option) (*Client, error) {
 	if c.retry.Attempts < 1 {
 		c.retry.Attempts = 1
 	}
-	c.submitLimiter = newLimiter(c.limits.Submit, DefaultRateLimits.Submit)
-	c.queryLimiter = newLimiter(c.limits.Query, DefaultRateLimits.Query)
-	c.uploadLimiter = newLimiter(c.limits.Upload, DefaultRateLimits.Upload)
+	c.submitLimiter = c.limiter(0, c.limits.Submit, DefaultRateLimits.Submit)
+	c.queryLimiter = c.limiter(1, c.limits.Query, DefaultRateLimits.Query)
+	c.uploadLimiter = c.limiter(2, c.limits.Upload, DefaultRateLimits.Upload)
 	c.tracker = newTracker()
 	return c, nil
+}
+
+// limiter is [WithLimiters]' limiter of kind i, or a local one.
+func (c *Client) limiter(i int, perSecond, fallback float64) Limiter {
+	if l := c.sharedLimiters[i]; l != nil {
+		return l
+	}
+	return newLimiter(perSecond, fallback)
 }
 
 // newLimiter allows perSecond requests a second with no burst, so no
@@ -250,7 +262,9 @@ func (c *Client) Submit(ctx context.Context, r Request) (*Task, error) {
 // changes, and a running one from a query answered within the last second.
 // Concurrent calls for one id share one query. That query runs to its end
 // even if the caller that started it leaves, so its answer still reaches the
-// other callers and what the client knows. [Client.QueryTask] always asks.
+// other callers and what the client knows. With [WithSharedPolls], an answer
+// another client published is used by the same rules (ended, or published
+// within the last second) before asking. [Client.QueryTask] always asks.
 func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 	if err := checkTaskID(taskID); err != nil {
 		return nil, err
@@ -266,6 +280,14 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 		// has just told the tracker, and asking again would be a second query.
 		if t, ok := c.tracker.known(taskID, c.clock.Now()); ok {
 			return t, nil
+		}
+		if c.shared != nil {
+			if t, at, err := c.sharedLatest(context.WithoutCancel(ctx), taskID); err == nil && t != nil {
+				c.tracker.observedAt(t, at)
+				if t, ok := c.tracker.known(taskID, c.clock.Now()); ok {
+					return t, nil
+				}
+			}
 		}
 		return c.QueryTask(context.WithoutCancel(ctx), taskID)
 	})
@@ -284,7 +306,7 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 // and without sharing a query already under way, so the answer is read after
 // the call began: for a caller that must see a change just made (a cancel)
 // or that keeps what the client knows fresh (the shared poller). Otherwise
-// use [Client.GetTask].
+// use [Client.GetTask]. With [WithSharedPolls] the answer is published.
 func (c *Client) QueryTask(ctx context.Context, taskID string) (*Task, error) {
 	if err := checkTaskID(taskID); err != nil {
 		return nil, err
@@ -303,6 +325,7 @@ func (c *Client) QueryTask(ctx context.Context, taskID string) (*Task, error) {
 		return nil, fmt.Errorf("dashscope: the answer about task %s names another task (request_id %q); it was ignored, try again", taskID, t.RequestID)
 	}
 	c.tracker.observed(t, c.clock.Now())
+	c.publish(ctx, t)
 	return t, nil
 }
 
@@ -372,7 +395,7 @@ type call struct {
 	query        url.Values
 	header       http.Header
 	body         []byte
-	limiter      *rate.Limiter
+	limiter      Limiter
 	// submit marks a paid submission: retried only when certainly not accepted.
 	submit bool
 }

@@ -34,7 +34,10 @@ type WaitOptions struct {
 // error, when the service refuses the query itself (say, a revoked key).
 //
 // All waiters on one task share one poller, so a thousand waiters cost what
-// one does, and the poller stops when the last of them leaves. Polling
+// one does, and the poller stops when the last of them leaves. With
+// [WithSharedPolls], the pollers of several clients share one stream of
+// queries: one holds the task's lease and queries, the others read what it
+// published (see [SharedPolls]). Polling
 // follows the client's [PollSchedule] keyed on the task's age, so a wait that
 // resumes where an earlier one gave up carries on where it was.
 func (c *Client) Wait(ctx context.Context, taskID string, opts WaitOptions) (*Task, error) {
@@ -119,6 +122,27 @@ func (t *tracker) observed(task *Task, now time.Time) {
 	r.last = Observation{Task: task, At: now, Age: r.age(task, now), Function: r.function}
 	r.queried = true
 }
+
+// observedAt records a state another client read at at (see [SharedPolls])
+// and reports whether it did: not when this client knows a newer state, nor
+// a running state once the task is known to have ended.
+func (t *tracker) observedAt(task *Task, at time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.recordLocked(task.ID, at)
+	if last := r.last.Task; last != nil {
+		if !at.After(r.last.At) || r.queried && ended(last.Status) && !task.Status.Terminal() {
+			return false
+		}
+	}
+	r.last = Observation{Task: task, At: at, Age: r.age(task, at), Function: r.function}
+	r.queried = true
+	return true
+}
+
+// ended reports whether a status is final: UNKNOWN is not, as the service
+// may answer it for a task it has only just made.
+func ended(s TaskStatus) bool { return s.Terminal() && s != StatusUnknown }
 
 // freshFor is how long a query's answer about a running task stands for the
 // task's state: a second, as stale as a person or an agent could notice, and
@@ -271,9 +295,36 @@ func (p *poller) run(ctx context.Context, c *Client) {
 	defer c.tracker.finish(p)
 	var polls, failures int
 	var lastTry time.Time
+	var leased bool
+	defer func() {
+		if leased {
+			_ = c.shared.Release(context.WithoutCancel(ctx), p.id)
+		}
+	}()
+	pause := time.Duration(-1) // set by following: the schedule's otherwise
 	for {
-		if err := c.clock.Sleep(ctx, p.untilNextPoll(c, polls, failures, lastTry)); err != nil {
+		if pause < 0 {
+			pause = p.untilNextPoll(c, polls, failures, lastTry)
+		}
+		if err := c.clock.Sleep(ctx, pause); err != nil {
 			return
+		}
+		pause = -1
+		if c.shared != nil {
+			var query, done bool
+			var next time.Duration
+			leased, query, done, next = p.follow(ctx, c, polls)
+			if ctx.Err() != nil || done {
+				return
+			}
+			if !query {
+				if next < 0 { // a new state was seen
+					polls, failures = polls+1, 0
+					next = p.untilNextFollow(c, polls)
+				}
+				pause = next
+				continue
+			}
 		}
 		task, err := c.QueryTask(ctx, p.id) // the poller is what keeps the tracker fresh: it always asks
 		if ctx.Err() != nil {
@@ -300,6 +351,68 @@ func (p *poller) run(ctx context.Context, c *Client) {
 			return
 		}
 	}
+}
+
+// follow is a step of a poller of a client with [SharedPolls]: it takes or
+// extends the task's lease, and when another client holds it reads what that
+// client published instead of querying. query is true when this client must
+// query itself: it holds the lease (leased), or the store failed. Otherwise
+// done is true when the state read has ended the wait, and pause is when to
+// look again: -1 when a new state was seen, which is then timed by
+// untilNextFollow.
+func (p *poller) follow(ctx context.Context, c *Client, polls int) (leased, query, done bool, pause time.Duration) {
+	interval := p.interval(c, polls)
+	held, err := c.shared.Lease(ctx, p.id, 2*interval+leaseMargin)
+	if err != nil || held {
+		return held && err == nil, true, false, 0
+	}
+	task, at, err := c.sharedLatest(ctx, p.id)
+	if err != nil {
+		return false, true, false, 0
+	}
+	if task != nil {
+		c.tracker.observedAt(task, at)
+	}
+	// What the client knows may also be newer than what the waiters saw from
+	// a query of its own (GetTask's) that the store's answer does not beat.
+	if obs, ok := c.tracker.last(p.id); ok {
+		if seen, _, _, _ := p.snapshot(); obs.At.After(seen.At) {
+			done = obs.Task.Status.Terminal()
+			p.publish(obs, done)
+			return false, false, done, -1
+		}
+	}
+	// Nothing new: the holder's next answer is due an interval after its
+	// last; look a little after that, and soon when it is late.
+	return false, false, false, p.untilNextFollow(c, polls)
+}
+
+// untilNextFollow is the pause before a following poller looks again: until
+// an eighth of an interval after the holder's next answer is due (an
+// interval after the last state known), and at least an eighth of one.
+func (p *poller) untilNextFollow(c *Client, polls int) time.Duration {
+	interval := p.interval(c, polls)
+	now := c.clock.Now()
+	next := now
+	if obs, ok := c.tracker.last(p.id); ok {
+		next = obs.At.Add(interval + interval/8)
+	}
+	return max(next.Sub(now), interval/8, minFollowPause)
+}
+
+// minFollowPause bounds how often a following poller reads the store.
+const minFollowPause = 10 * time.Millisecond
+
+// interval is the schedule's interval at the task's age now.
+func (p *poller) interval(c *Client, polls int) time.Duration {
+	now := c.clock.Now()
+	c.tracker.mu.Lock()
+	var age time.Duration
+	if r, ok := c.tracker.history[p.id]; ok {
+		age = r.age(r.last.Task, now)
+	}
+	c.tracker.mu.Unlock()
+	return c.schedule.Interval(age, polls)
 }
 
 // maxPollBackoff caps the pause between polls while queries keep failing.

@@ -15,18 +15,19 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/internal/cancellation"
 	"github.com/vace-mcp/vace-mcp/internal/cli"
 	"github.com/vace-mcp/vace-mcp/internal/config"
 	"github.com/vace-mcp/vace-mcp/internal/journal"
+	"github.com/vace-mcp/vace-mcp/internal/journal/redisjournal"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
 	"github.com/vace-mcp/vace-mcp/internal/mcptasks"
@@ -99,6 +100,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		level = slog.LevelWarn // a person at a terminal wants the result, not the server's diary
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// go-redis reports each failed dial on stderr by itself; the store's own
+	// errors say what failed, so its lines go to the debug log.
+	redis.SetLogger(redisLog{logger})
 	if command == "call" {
 		dirs, err := call.LocalDirs()
 		if err != nil {
@@ -108,7 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg.AllowedDirs = append(cfg.AllowedDirs, dirs...) // the files the person named
 	}
 
-	jnl, closeJournal, jerr := openJournal(ctx, cfg, logger)
+	jnl, closeJournal, jerr := openStore(ctx, cfg, command == "serve", logger)
 	defer closeJournal()
 	if command == "jobs" {
 		if jerr != nil {
@@ -158,7 +162,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if command == "call" {
 		return cli.Call(ctx, srv, call, stdout, stderr)
 	}
-	tasks, err := taskLayer(cfg, service, jnl, logger)
+	tasks, err := taskLayer(ctx, cfg, service, jnl, logger)
 	if err != nil {
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
 		return 2
@@ -241,7 +245,7 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 }
 
 // serve runs the chosen transport until ctx ends (or stdin closes, for stdio).
-func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, tasks *mcptasks.Layer, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, tasks taskHooks, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
 	if cfg.Transport == config.TransportStdio {
 		logger.Info("serving MCP over stdio")
 		var hook func(context.Context, func([]byte)) cancellation.Hook
@@ -259,6 +263,7 @@ func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, tasks
 	opts := mcphttp.Options{
 		AuthToken: cfg.AuthToken, AllowedOrigins: cfg.AllowedOrigins, MaxBodyBytes: cfg.MaxBodyBytes,
 		ReadBodyTimeout: cfg.ReadBodyTimeout, MaxSessions: cfg.MaxSessions, SessionIdleTimeout: cfg.SessionIdleTimeout, Logger: logger,
+		InstanceID: cfg.InstanceID, // session ids start with it, for a proxy's sticky routing
 	}
 	if tasks != nil {
 		// Tasks are bound to the bearer token (none: to anyone who can reach
@@ -272,7 +277,8 @@ func serve(ctx context.Context, cfg *config.Config, srv *server.MCPServer, tasks
 	if err != nil {
 		return err
 	}
-	logger.Info("serving MCP over HTTP", slog.String("transport", cfg.Transport), slog.String("url", "http://"+ln.Addr().String()+endpoint(cfg.Transport)))
+	logger.Info("serving MCP over HTTP", slog.String("transport", cfg.Transport), slog.String("url", "http://"+ln.Addr().String()+endpoint(cfg.Transport)),
+		slog.String("instance", cfg.InstanceID))
 	return mcphttp.Serve(ctx, ln, h, mcphttp.ServeOptions{Grace: cfg.ShutdownGrace, ReadHeaderTimeout: cfg.ReadHeaderTimeout})
 }
 
@@ -299,11 +305,14 @@ func versionOf(ldflags string, bi *debug.BuildInfo) string {
 	return "dev"
 }
 
-// taskLayer returns the layer that answers MCP task traffic, or nil when
-// --tasks is off or no editing tool is offered. Task ids are signed with a
-// key kept beside the journal, so they stay good across restarts; without a
-// journal (nothing can be submitted then) the key lives only in memory.
-func taskLayer(cfg *config.Config, service *tools.Service, jnl *journal.Journal, logger *slog.Logger) (*mcptasks.Layer, error) {
+// taskLayer returns what answers MCP task traffic, or nil when --tasks is
+// off or no editing tool is offered. Task ids are signed with the store's
+// key (beside the SQLite journal, or in Redis for every instance), so they
+// stay good across restarts and on every instance; without a journal
+// (nothing can be submitted then) the key lives only in memory. A shared
+// store that does not answer at start is asked again every second, and task
+// requests are refused meanwhile (see pendingTasks).
+func taskLayer(ctx context.Context, cfg *config.Config, service *tools.Service, store journal.Store, logger *slog.Logger) (taskHooks, error) {
 	offered, err := tools.Select(service.Tools(), cfg.Tools, cfg.ReadOnly)
 	if err != nil {
 		return nil, err
@@ -312,24 +321,94 @@ func taskLayer(cfg *config.Config, service *tools.Service, jnl *journal.Journal,
 	if !cfg.Tasks || len(names) == 0 {
 		return nil, nil
 	}
-	key := make([]byte, 32)
-	if jnl != nil {
-		if key, err = mcptasks.LoadKey(filepath.Dir(jnl.Path())); err != nil {
+	layer := func(key []byte) *mcptasks.Layer {
+		return mcptasks.New(mcptasks.Options{
+			Jobs: service.TaskJobs(), Key: key, Tools: names,
+			PollInterval: cfg.TaskPollInterval, ProgressEvery: cfg.ProgressInterval, Logger: logger,
+		})
+	}
+	if store == nil {
+		key := make([]byte, journal.TaskKeyBytes)
+		if _, err := rand.Read(key); err != nil {
 			return nil, err
 		}
-	} else if _, err := rand.Read(key); err != nil {
+		return layer(key), nil
+	}
+	kctx, cancel := context.WithTimeout(ctx, taskKeyTimeout)
+	key, err := store.TaskKey(kctx)
+	cancel()
+	_, embedded := store.(*journal.Journal)
+	switch {
+	case err == nil:
+		return layer(key), nil
+	case embedded || !errors.Is(err, journal.ErrUnavailable):
 		return nil, err
 	}
-	return mcptasks.New(mcptasks.Options{
-		Jobs: service.TaskJobs(), Key: key, Tools: names,
-		PollInterval: cfg.TaskPollInterval, ProgressEvery: cfg.ProgressInterval, Logger: logger,
-	}), nil
+	logger.Warn("MCP tasks wait for the shared job journal, which keeps their key: task requests are refused until it answers", slog.String("error", err.Error()))
+	return awaitTaskKey(ctx, store, layer, err, logger), nil
 }
 
-// openJournal opens the job journal: in the state directory, or for the
-// sandbox a directory of its own, so simulated jobs never mix with real ones.
-// A journal that cannot be opened is logged, and the server still starts:
-// its tools answer, but the editing tools refuse to submit.
+// openStore opens the job journal: in Redis for --store redis://..., else
+// the embedded journal in the state directory; the sandbox always keeps one
+// of its own in a temporary directory, so simulated jobs never mix with real
+// ones. A journal that cannot be opened is logged, and the server still
+// starts: its tools answer, but the editing tools refuse to submit. The
+// Redis store is made without contacting Redis (checked at once when
+// serving, only to log): a server starts while Redis is down, refuses
+// submissions meanwhile and works once it answers, with no restart.
+func openStore(ctx context.Context, cfg *config.Config, serving bool, logger *slog.Logger) (journal.Store, func(), error) {
+	if cfg.Store == config.StoreRedis && !cfg.Sandbox {
+		return openRedis(ctx, cfg, serving, logger)
+	}
+	if cfg.Store == config.StoreRedis {
+		logger.Warn("the sandbox keeps a journal of its own: --store is not used", slog.String("store", cfg.StoreName()))
+	}
+	j, done, err := openJournal(ctx, cfg, logger)
+	if err != nil {
+		return nil, done, err // no store, rather than a nil *Journal that would look like one
+	}
+	return j, done, nil
+}
+
+// openRedis makes the shared store of --store redis://...; its password is
+// never logged (Describe leaves it out).
+func openRedis(ctx context.Context, cfg *config.Config, serving bool, logger *slog.Logger) (journal.Store, func(), error) {
+	s, err := redisjournal.New(redisjournal.Options{URL: cfg.RedisURL, Password: cfg.RedisPassword, Instance: cfg.InstanceID,
+		HistoryTTL: time.Duration(cfg.HistoryDays) * 24 * time.Hour})
+	if err != nil {
+		logger.Error("job journal unavailable: paid submissions are refused until it works", slog.String("error", err.Error()))
+		return nil, func() {}, err
+	}
+	closeStore := func() { _ = s.Close() }
+	if !serving {
+		return s, closeStore, nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, storeCheckTimeout)
+	defer cancel()
+	switch h, err := s.Health(hctx); {
+	case err != nil:
+		logger.Error("the shared job journal does not answer: paid submissions are refused until it does, the read-only tools answer from DashScope meanwhile, and it is used as soon as it answers",
+			slog.String("store", s.Describe()), slog.String("error", err.Error()))
+	case h.Check != "ok":
+		logger.Error("the shared job journal cannot be used: paid submissions are refused", slog.String("store", s.Describe()), slog.String("problem", h.Check))
+	default:
+		if n, err := s.Prune(hctx, time.Now().AddDate(0, 0, -cfg.HistoryDays)); err == nil && n > 0 {
+			logger.Info("pruned old jobs from the journal", slog.Int64("jobs", n), slog.Int("history_days", cfg.HistoryDays))
+		}
+		logger.Info("shared job journal", slog.String("store", s.Describe()), slog.Int("jobs", h.Jobs), slog.String("instance", cfg.InstanceID))
+	}
+	return s, closeStore, nil
+}
+
+// storeCheckTimeout bounds the look at a shared store at start, and
+// taskKeyTimeout the first request for the task-id key.
+const (
+	storeCheckTimeout = 5 * time.Second
+	taskKeyTimeout    = 5 * time.Second
+)
+
+// openJournal opens the embedded journal: in the state directory, or for
+// the sandbox a directory of its own.
 func openJournal(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*journal.Journal, func(), error) {
 	dir, done := cfg.StateDir, func() {}
 	switch {
@@ -357,6 +436,13 @@ func openJournal(ctx context.Context, cfg *config.Config, logger *slog.Logger) (
 	}
 	logger.Debug("job journal", slog.String("path", j.Path()))
 	return j, closeAll, nil
+}
+
+// redisLog passes go-redis's own messages to the log at debug level.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // reconcile settles submissions that a stopped process left unfinished: at

@@ -73,7 +73,7 @@ func callDownload(t *testing.T, s *Service, taskID string) *mcp.CallToolResult {
 }
 
 // savedPath waits for the journal to record taskID's video as saved.
-func savedPath(t *testing.T, j *journal.Journal, taskID string) string {
+func savedPath(t *testing.T, j journal.Store, taskID string) string {
 	t.Helper()
 	var path string
 	require.Eventually(t, func() bool {

@@ -53,6 +53,12 @@ func (s *Service) record(ctx context.Context, t *dashscope.Task) *float64 {
 	switch {
 	case errors.Is(err, journal.ErrNotFound): // not the journal's task: Observe would ignore it
 		return o.CostUSD
+	case errors.Is(err, journal.ErrUnavailable):
+		// The store does not answer (a shared store that is down): the look
+		// is answered from DashScope all the same, and a later look, or
+		// auto-save's, records the task once the store is back.
+		s.journalTrouble("could not record a task's state: the job journal is unavailable; answering from DashScope", t.ID, err)
+		return o.CostUSD
 	case err == nil && job.Status == o.Status && (job.CostUSD != nil || (!t.Status.Terminal() && s.clock().Sub(job.UpdatedAt) < recordedFresh)):
 		// The journal has this already: an ended task settled, or a running
 		// one recorded a moment ago. Writing it again would only make every
@@ -64,6 +70,21 @@ func (s *Service) record(ctx context.Context, t *dashscope.Task) *float64 {
 	}
 	return o.CostUSD
 }
+
+// journalTrouble logs that the journal failed a read-only path, at most
+// once every journalTroubleEvery: while a shared store is down every look
+// at a task would log it.
+func (s *Service) journalTrouble(msg, taskID string, err error) {
+	now := time.Now().UnixNano()
+	last := s.troubleAt.Load()
+	if now-last < int64(journalTroubleEvery) || !s.troubleAt.CompareAndSwap(last, now) {
+		return
+	}
+	s.log.Warn(msg, slog.String("task_id", taskID), slog.String("error", err.Error()))
+}
+
+// journalTroubleEvery spaces journalTrouble's warnings.
+const journalTroubleEvery = 30 * time.Second
 
 // recordedFresh is how recently a running task's unchanged state must have
 // been recorded for a look to leave it be: the second for which the client,

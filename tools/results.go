@@ -12,6 +12,7 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/vace-mcp/vace-mcp/dashscope"
+	"github.com/vace-mcp/vace-mcp/internal/journal"
 )
 
 // TaskResult is the structured result of every tool that reports one task.
@@ -196,6 +197,8 @@ func (s *Service) explain(tool string, err error) string {
 	case errors.As(err, &ue):
 		return fmt.Sprintf("The submission's outcome is unknown: %v. A task may have been created and billed, so it was NOT resent. "+
 			"Call list_tasks with start_time %s to find it before submitting again.", ue.Err, rfc3339(ue.Since.Add(-time.Minute)))
+	case errors.Is(err, journal.ErrUnavailable) && isSubmitTool(tool):
+		return fmt.Sprintf("Not submitted: nothing was sent to DashScope or billed, because %v", err)
 	case errors.Is(err, context.Canceled) && isSubmitTool(tool):
 		return fmt.Sprintf("%s was cancelled before its request was sent: nothing was submitted or billed.", tool)
 	case errors.As(err, &upErr):

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -68,9 +69,12 @@ type Options struct {
 	// 20 s: a job takes minutes and its video lasts 24 hours, so looking more
 	// often would only spend the account's queries).
 	FollowEvery time.Duration
-	// Journal records submissions across processes and restarts. Without it
-	// (JournalErr says why) the editing tools refuse to submit.
-	Journal    *journal.Journal
+	// Journal records submissions across processes and restarts: the
+	// embedded SQLite journal, or a store shared by several instances.
+	// Without it (JournalErr says why) the editing tools refuse to submit;
+	// while it fails (a shared store that does not answer) they refuse too,
+	// and the read-only tools answer from DashScope.
+	Journal    journal.Store
 	JournalErr error
 	// DailyBudget caps today's estimated spending in USD across every process
 	// sharing the journal; 0 means no cap.
@@ -93,9 +97,10 @@ type Service struct {
 	client *dashscope.Client
 	opts   Options
 	log    *slog.Logger
-	// journal records every submission, shared by the user's processes; nil
-	// when it could not be opened (journalErr says why): then nothing is submitted.
-	journal    *journal.Journal
+	// journal records every submission, shared by the user's processes (or
+	// a store's instances); nil when it could not be opened (journalErr says
+	// why): then nothing is submitted.
+	journal    journal.Store
 	journalErr error
 	waits      *waitSlots
 	// intents lets this process's calls waiting for one intent's outcome
@@ -109,6 +114,8 @@ type Service struct {
 	// life ends with Stop; the saves above run on it.
 	life context.Context
 	stop context.CancelFunc
+	// troubleAt is when journalTrouble last logged (Unix ns).
+	troubleAt atomic.Int64
 }
 
 // Stop ends the service's own background work (saves of videos for MCP
@@ -149,6 +156,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Prices == nil {
 		opts.Prices = dashscope.DefaultPrices
+	}
+	if j, ok := opts.Journal.(*journal.Journal); ok && j == nil {
+		opts.Journal = nil // a nil *Journal is no journal, not one that fails
 	}
 	if opts.Journal == nil && opts.JournalErr == nil {
 		opts.JournalErr = &journal.UnavailableError{Path: "(none)", Err: errors.New("no journal was opened")}

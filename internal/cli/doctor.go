@@ -24,8 +24,9 @@ type Setup struct {
 	AuthToken  bool
 	Transport  string
 	ListenAddr string
-	// Journal is the open job journal, or nil with JournalErr saying why.
-	Journal    *journal.Journal
+	// Journal is the job journal's store (the embedded SQLite journal or a
+	// shared one), or nil with JournalErr saying why.
+	Journal    journal.Store
 	JournalErr error
 }
 
@@ -114,14 +115,28 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 	} else {
 		add("ok", "local files allowed from "+strings.Join(p.Dirs(), ", "), "")
 	}
+	_, embedded := s.Journal.(*journal.Journal)
 	switch {
-	case s.Journal != nil:
+	case s.Journal != nil && embedded:
 		if h, err := s.Journal.Health(ctx); err != nil {
 			add("FAIL", err.Error(), "see the message; moving the file aside starts a new, empty journal")
 		} else if h.Check != "ok" {
 			add("FAIL", fmt.Sprintf("job journal %s fails its integrity check: %s", h.Path, h.Check), "move the file aside (and its -wal and -shm files); a new one is made on the next start")
 		} else {
 			add("ok", fmt.Sprintf("job journal %s: schema %d, %d jobs, %d bytes, integrity ok", h.Path, h.SchemaVersion, h.Jobs, h.Bytes), "")
+		}
+	case s.Journal != nil:
+		hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		h, err := s.Journal.Health(hctx)
+		cancel()
+		switch {
+		case err != nil:
+			add("FAIL", err.Error(), "paid submissions are refused until the store answers; the read-only tools keep working against DashScope")
+		case h.Check != "ok":
+			add("FAIL", fmt.Sprintf("shared job journal %s: %s", s.Journal.Describe(), h.Check), "upgrade this vace-mcp to the version the other instances run")
+		default:
+			add("ok", fmt.Sprintf("shared job journal %s answers: schema %d, %d jobs; the duplicate guard, the daily budget and the save lease are shared by every instance using it",
+				s.Journal.Describe(), h.SchemaVersion, h.Jobs), "")
 		}
 	case s.JournalErr != nil:
 		add("FAIL", s.JournalErr.Error(), "paid submissions are refused until the journal opens")

@@ -20,9 +20,10 @@ type JobsOptions struct {
 }
 
 // JobsUsage is the help of `vace-mcp jobs`.
-const JobsUsage = `usage: vace-mcp jobs [--json] [--since DURATION] [server flags such as --state-dir]
+const JobsUsage = `usage: vace-mcp jobs [--json] [--since DURATION] [server flags such as --state-dir or --store]
 
-Lists the job journal that every vace-mcp process of this user shares: each
+Lists the job journal that every vace-mcp process of this user (or every
+instance sharing a --store) shares: each
 submission's time, tool, status, billed seconds, cost and saved file, with
 totals. --since limits it to recent jobs (default 24h; 0 for all kept);
 --json prints the same as JSON for scripts.`
@@ -91,7 +92,7 @@ type jobRow struct {
 }
 
 // Jobs prints the journal. It returns the exit code.
-func Jobs(ctx context.Context, j *journal.Journal, o JobsOptions, now time.Time, stdout, stderr io.Writer) int {
+func Jobs(ctx context.Context, j journal.Store, o JobsOptions, now time.Time, stdout, stderr io.Writer) int {
 	since := time.Time{}
 	if o.Since > 0 {
 		since = now.Add(-o.Since)
@@ -124,7 +125,7 @@ func Jobs(ctx context.Context, j *journal.Journal, o JobsOptions, now time.Time,
 			BilledSeconds float64  `json:"billed_seconds"`
 			CostUSD       float64  `json:"cost_usd"`
 			TodayUSD      float64  `json:"today_usd"`
-		}{j.Path(), rows, seconds, round(cost), round(today)})
+		}{j.Describe(), rows, seconds, round(cost), round(today)})
 		return 0
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -141,7 +142,7 @@ func Jobs(ctx context.Context, j *journal.Journal, o JobsOptions, now time.Time,
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%s\t%s\t%s\n", r.CreatedAt, r.Tool, status, r.BilledSeconds, c, r.LocalPath, r.Prompt)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(stdout, "%d job(s), %g s billed, USD %.2f (estimates marked ~); today USD %.2f. Journal: %s\n", len(rows), seconds, cost, today, j.Path())
+	fmt.Fprintf(stdout, "%d job(s), %g s billed, USD %.2f (estimates marked ~); today USD %.2f. Journal: %s\n", len(rows), seconds, cost, today, j.Describe())
 	return 0
 }
 

@@ -3,6 +3,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,8 +18,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/vace-mcp/vace-mcp/dashscope"
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
+)
+
+// Stores the job journal can be kept in (see --store).
+const (
+	// StoreSQLite is the embedded journal, a file in the state directory.
+	StoreSQLite = "sqlite"
+	// StoreRedis is a journal in Redis, shared by several instances.
+	StoreRedis = "redis"
 )
 
 // Transports the server can speak.
@@ -82,8 +94,22 @@ type Config struct {
 	// server runs, so a job nobody waited for is not lost when its URL expires.
 	AutoSave bool
 
-	// StateDir holds the job journal (default: the user's state directory).
+	// StateDir holds the job journal (default: the user's state directory);
+	// --store sqlite:DIR sets it too.
 	StateDir string
+	// Store is where the journal is kept: StoreSQLite (in StateDir) or
+	// StoreRedis (at RedisURL).
+	Store string
+	// RedisURL is --store's redis:// or rediss:// URL, with its password if
+	// it has one: never print it; StoreName is for people.
+	RedisURL string
+	// RedisPassword comes only from VACE_MCP_REDIS_PASSWORD and, when set,
+	// replaces the URL's. It is never printed.
+	RedisPassword string
+	// InstanceID names this server among several sharing a store: it starts
+	// every HTTP session id the server issues, so a proxy can route a
+	// session to the instance that holds it.
+	InstanceID string
 	// DailyBudget caps today's estimated spending in USD; 0 is no cap.
 	DailyBudget float64
 	// HistoryDays is how long the journal keeps jobs.
@@ -187,7 +213,7 @@ func newSpec(getenv func(string) string) *spec {
 // raw holds flag values as given, for finish to check and convert.
 type raw struct {
 	logLevel, idle, grace, maxBody, maxSessions, maxWaits, poll, progress, queryRate, headerTimeout, bodyTimeout string
-	budget, historyDays, prices, taskPoll                                                                        string
+	budget, historyDays, prices, taskPoll, store                                                                 string
 }
 
 func bindAll(c *Config, r *raw, s *spec) {
@@ -204,6 +230,15 @@ func bindAll(c *Config, r *raw, s *spec) {
 			if err != nil {
 				return errors.New("use true or false")
 			}
+			return nil
+		}}
+	}
+	// secret is a string flag whose value may hold a password: --help shows
+	// it without one.
+	secret := func(dst *string) binder {
+		return binder{bind: func(fs *flag.FlagSet, name, value, usage string) error {
+			*dst = value
+			fs.Var(secretValue{dst}, name, usage)
 			return nil
 		}}
 	}
@@ -244,6 +279,11 @@ func bindAll(c *Config, r *raw, s *spec) {
 	s.add("tasks", "VACE_MCP_TASKS", "true", "offer MCP tasks: hosts that speak them (VS Code; Claude Code through the 2026-07-28 tasks extension) run an editing tool as a task, poll it and get the finished video without wait_task; false stops declaring the capability and every call is a plain one", boolean(&c.Tasks))
 	s.add("task-poll-interval", "VACE_MCP_TASK_POLL_INTERVAL", "10s", "poll interval suggested to task clients (pollInterval); hosts poll tasks/get this often", str(&r.taskPoll))
 	s.add("state-dir", "VACE_MCP_STATE_DIR", "", "directory of the job journal shared by every vace-mcp process of this user (default: $XDG_STATE_HOME/vace-mcp, ~/.local/state/vace-mcp, or the OS's equivalent)", str(&c.StateDir))
+	s.add("store", "VACE_MCP_STORE", "", "where the job journal is kept: empty or sqlite: for the embedded journal in --state-dir, sqlite:DIR for one in DIR (instead of --state-dir), "+
+		"or redis://[:password@]host:port/db (rediss:// for TLS) for a journal, duplicate guard, budget and save lease shared by several instances; "+
+		"the password may come from VACE_MCP_REDIS_PASSWORD instead, and is never shown", secret(&r.store))
+	s.add("instance-id", "VACE_MCP_INSTANCE_ID", "", "this instance's name among several sharing a --store, 1-32 letters, digits or underscores: it starts every HTTP session id "+
+		"it issues (<id>-...), so a reverse proxy can send each session to the instance that holds it (default: 8 random hex digits)", str(&c.InstanceID))
 	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal, local day) past this many USD; off when empty", str(&r.budget))
 	s.add("history-days", "VACE_MCP_HISTORY_DAYS", "90", "how many days the journal keeps finished jobs", str(&r.historyDays))
 	s.add("prices", "VACE_MCP_PRICES", "", "USD per billed second for estimates, replacing defaults: model=USD or model:tier=USD, comma-separated (defaults: 0.10 for VACE; wan2.7-videoedit 0.10 at 720P, 0.15 at 1080P)", str(&r.prices))
@@ -391,7 +431,102 @@ func (c *Config) finish(r *raw, s *spec) error {
 		c.Prices = p
 	}
 	c.Tools = splitList(strings.Join(c.Tools, ","), ",") // --tools edit,tasks as well as --tools edit --tools tasks
+	if err := c.parseStore(r.store, s); err != nil {
+		bad("%v", err)
+	}
+	switch {
+	case c.InstanceID == "":
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		c.InstanceID = hex.EncodeToString(b[:])
+	case !validInstanceID(c.InstanceID):
+		bad("--instance-id %q: use 1-32 letters, digits or underscores (it starts HTTP session ids, before a '-')", c.InstanceID)
+	}
 	return errors.Join(errs...)
+}
+
+// parseStore reads --store. The URL may hold a password, so messages show
+// it redacted, or not at all when it does not parse.
+func (c *Config) parseStore(v string, s *spec) error {
+	c.Store = StoreSQLite
+	c.RedisPassword = s.env("VACE_MCP_REDIS_PASSWORD")
+	if v == "" {
+		return nil
+	}
+	scheme, rest, found := strings.Cut(v, ":")
+	if !found {
+		return errors.New("--store has no scheme (the value is not shown, as it may hold a password): use sqlite: (the embedded journal in --state-dir), sqlite:DIR, redis://host:port/db or rediss://host:port/db")
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite":
+		if strings.HasPrefix(rest, "//") { // sqlite:///abs/dir, as URLs spell paths
+			rest = strings.TrimPrefix(rest, "//")
+		}
+		if rest != "" {
+			c.StateDir = rest // --store names the journal's directory, instead of --state-dir
+		}
+		return nil
+	case "redis", "rediss":
+	default:
+		return fmt.Errorf("--store: unknown scheme %q: use sqlite: (the embedded journal), sqlite:DIR, redis://host:port/db or rediss://host:port/db (TLS)", scheme)
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("--store: the Redis URL does not parse (not shown, as it may hold a password): use redis://[:password@]host:port/db")
+	}
+	shown := u.Redacted()
+	if u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("--store %s: name the Redis host, as in redis://redis:6379/0", shown)
+	}
+	if _, err := redis.ParseURL(v); err != nil {
+		return fmt.Errorf("--store %s: %v", shown, strings.TrimPrefix(err.Error(), "redis: "))
+	}
+	c.Store, c.RedisURL = StoreRedis, v
+	return nil
+}
+
+// StoreName names the store for people: the journal's directory, or the
+// Redis URL without its password.
+func (c *Config) StoreName() string {
+	if c.Store != StoreRedis {
+		return "sqlite:" + c.StateDir
+	}
+	return redactURL(c.RedisURL)
+}
+
+func redactURL(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		return "(a URL that does not parse)"
+	}
+	return u.Redacted()
+}
+
+func validInstanceID(id string) bool {
+	if len(id) == 0 || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// secretValue is a string flag shown without the password it may hold.
+type secretValue struct{ dst *string }
+
+func (v secretValue) String() string {
+	if v.dst == nil || *v.dst == "" {
+		return ""
+	}
+	return redactURL(*v.dst)
+}
+
+func (v secretValue) Set(s string) error {
+	*v.dst = s
+	return nil
 }
 
 func validRoot(u string) bool {

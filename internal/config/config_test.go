@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -292,4 +293,84 @@ func TestBaseURLRefusesQueriesAndPlainHTTPAndNeverShowsCredentials(t *testing.T)
 	require.NoError(t, err)
 	assert.True(t, c.InsecureBaseURL)
 	assert.True(t, IsBoolFlag("allow-insecure-http"))
+}
+
+func TestStoreIsTheEmbeddedJournalUnlessRedisIsNamed(t *testing.T) {
+	c, err := parse(t, nil)
+	require.NoError(t, err)
+	assert.Equal(t, StoreSQLite, c.Store)
+	assert.Empty(t, c.RedisURL)
+
+	c, err = parse(t, map[string]string{"VACE_MCP_STATE_DIR": "/srv/state"}, "--store", "sqlite:")
+	require.NoError(t, err)
+	assert.Equal(t, StoreSQLite, c.Store)
+	assert.Equal(t, "/srv/state", c.StateDir, "sqlite: is the state directory")
+	c, err = parse(t, map[string]string{"VACE_MCP_STATE_DIR": "/srv/state"}, "--store", "sqlite:/srv/journal")
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/journal", c.StateDir, "sqlite:DIR names the journal's directory")
+	c, err = parse(t, map[string]string{"VACE_MCP_STORE": "sqlite:///srv/journal"})
+	require.NoError(t, err)
+	assert.Equal(t, "/srv/journal", c.StateDir)
+
+	c, err = parse(t, map[string]string{"VACE_MCP_STORE": "redis://redis:6379/0"})
+	require.NoError(t, err)
+	assert.Equal(t, StoreRedis, c.Store)
+	assert.Equal(t, "redis://redis:6379/0", c.RedisURL)
+	assert.Empty(t, c.RedisPassword)
+	c, err = parse(t, map[string]string{"VACE_MCP_REDIS_PASSWORD": "pw-from-env"}, "--store", "rediss://cache.example.com:6380/2")
+	require.NoError(t, err)
+	assert.Equal(t, StoreRedis, c.Store)
+	assert.Equal(t, "rediss://cache.example.com:6380/2", c.RedisURL)
+	assert.Equal(t, "pw-from-env", c.RedisPassword)
+	c, err = parse(t, nil, "--store", "redis://:s3cret-pw@redis:6379/0")
+	require.NoError(t, err)
+	assert.Equal(t, "redis://:s3cret-pw@redis:6379/0", c.RedisURL, "the password reaches the store")
+	assert.Equal(t, "redis://:xxxxx@redis:6379/0", c.StoreName(), "and is shown to nobody")
+}
+
+func TestStoreRefusesOtherSchemesAndNeverShowsThePassword(t *testing.T) {
+	for value, says := range map[string]string{
+		"memcached://cache:11211":                "unknown scheme \"memcached\": use sqlite:",
+		"unix:///run/redis.sock":                 "unknown scheme \"unix\"",
+		"/srv/state":                             "--store has no scheme",
+		"redis://:s3cret-pw@/0":                  "name the Redis host",
+		"redis://:s3cret-pw@redis:6379/zero":     "--store redis://:xxxxx@redis:6379/zero: invalid database number",
+		"redis://:s3cret-pw@redis:6379/0?bad=1":  "unexpected option: bad",
+		"redis://:s3cret-pw@red is:6379/0":       "does not parse (not shown",
+		"rediss://user:s3cret-pw@redis:6379/0/1": "invalid URL path",
+	} {
+		t.Run(value, func(t *testing.T) {
+			_, err := parse(t, nil, "--store", value)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), says)
+			assert.NotContains(t, err.Error(), "s3cret-pw")
+		})
+	}
+}
+
+func TestHelpShowsTheStoreWithoutItsPassword(t *testing.T) {
+	var help strings.Builder
+	_, err := Parse([]string{"--help"}, func(k string) string {
+		return map[string]string{"VACE_MCP_STORE": "redis://:s3cret-pw@redis:6379/0"}[k]
+	}, &help)
+	require.ErrorIs(t, err, flag.ErrHelp)
+	assert.Contains(t, help.String(), "redis://:xxxxx@redis:6379/0")
+	assert.NotContains(t, help.String(), "s3cret-pw")
+}
+
+func TestInstanceIDDefaultsToARandomOneAndIsChecked(t *testing.T) {
+	a, err := parse(t, nil)
+	require.NoError(t, err)
+	b, err := parse(t, nil)
+	require.NoError(t, err)
+	assert.Regexp(t, `^[0-9a-f]{8}$`, a.InstanceID)
+	assert.NotEqual(t, a.InstanceID, b.InstanceID, "two instances started alike still differ")
+	c, err := parse(t, map[string]string{"VACE_MCP_INSTANCE_ID": "vace1"})
+	require.NoError(t, err)
+	assert.Equal(t, "vace1", c.InstanceID)
+	for _, bad := range []string{"vace-1", "a b", "vace1/", strings.Repeat("x", 33), "é"} {
+		_, err := parse(t, nil, "--instance-id", bad)
+		assert.ErrorContains(t, err, "--instance-id", bad)
+		assert.ErrorContains(t, err, "letters, digits or underscores", bad)
+	}
 }

@@ -11,6 +11,7 @@ func Markdown() string {
 	var b strings.Builder
 	b.WriteString("| flag | environment | default | what it does |\n|---|---|---|---|\n")
 	b.WriteString("| | `DASHSCOPE_API_KEY` | | the DashScope API key; never logged or returned |\n")
+	b.WriteString("| | `VACE_MCP_REDIS_PASSWORD` | | the Redis password for a redis:// `--store`, instead of one in the URL (this one wins); never logged |\n")
 	for _, f := range Flags() {
 		env, def := "", ""
 		if f.Env != "" {

@@ -68,6 +68,11 @@ type Store interface {
 	ChargedToday(ctx context.Context) (float64, error)
 	// Prune deletes the jobs created before t except intents, returning how many.
 	Prune(ctx context.Context, before time.Time) (int64, error)
+	// TaskKey returns the key MCP task ids are signed with, made (at least
+	// 32 random bytes) by whichever handle asks first and the same for
+	// every handle on the journal ever after, so a task id issued by one
+	// process or instance is good on all of them and across restarts.
+	TaskKey(ctx context.Context) ([]byte, error)
 	// Health describes the store for doctor.
 	Health(ctx context.Context) (Health, error)
 	// Describe names the store for people (a file, or an address without its

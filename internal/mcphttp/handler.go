@@ -88,6 +88,12 @@ type Options struct {
 	// TaskHook, when set, answers MCP task traffic in front of mcp-go on
 	// every connection (see package mcptasks).
 	TaskHook cancellation.Hook
+	// InstanceID, when set, starts every session id this handler issues
+	// (streamable HTTP's Mcp-Session-Id and SSE's sessionId), followed by a
+	// '-': "<instance>-<26 random characters>". Sessions live in one
+	// instance's memory, so a proxy in front of several instances routes a
+	// request by that prefix to the instance that issued its session.
+	InstanceID string
 	// Logger receives session events and rejections; nil means slog.Default().
 	Logger *slog.Logger
 

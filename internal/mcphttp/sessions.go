@@ -238,7 +238,7 @@ func (h *Handler) initialize(w http.ResponseWriter, r *http.Request, msg postedM
 	release()
 
 	ok := held.status == http.StatusOK && initSucceeded(held.header.Get("Content-Type"), held.body.Bytes())
-	id := rand.Text() // 26 base32 characters, 130 random bits
+	id := h.newSessionID()
 	now := time.Now()
 	h.mu.Lock()
 	h.initializing--
@@ -443,14 +443,28 @@ func sweepInterval(timeout time.Duration) time.Duration {
 	return min(max(timeout/2, 10*time.Millisecond), time.Minute)
 }
 
-// shortID is the part of a session id that is logged: enough to correlate
-// log lines, too little to replay requests in someone else's session.
+// newSessionID issues a session id: 26 base32 characters, 130 random bits,
+// after the instance's id and a '-' when Options.InstanceID is set.
+func (h *Handler) newSessionID() string {
+	if h.opts.InstanceID == "" {
+		return rand.Text()
+	}
+	return h.opts.InstanceID + "-" + rand.Text()
+}
+
+// shortID is the part of a session id that is logged: the instance's
+// prefix, if any, and enough of the random part to correlate log lines, too
+// little to replay requests in someone else's session.
 func shortID(id string) string {
 	const keep = 8
-	if len(id) <= keep {
-		return id
+	prefix := ""
+	if i := strings.LastIndexByte(id, '-'); i >= 0 {
+		prefix, id = id[:i+1], id[i+1:]
 	}
-	return id[:keep] + "…"
+	if len(id) <= keep {
+		return prefix + id
+	}
+	return prefix + id[:keep] + "…"
 }
 
 // requestID returns the raw id of a JSON-RPC request, or nil if it has none.

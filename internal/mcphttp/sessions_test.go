@@ -325,9 +325,25 @@ func TestSessionIDs(t *testing.T) {
 	}
 }
 
+func TestSessionIDsStartWithTheInstanceSoAProxyCanRouteThem(t *testing.T) {
+	e := newEnv(t, Options{InstanceID: "vace1"})
+	id := e.openSession(t, nil)
+	require.True(t, strings.HasPrefix(id, "vace1-"), id)
+	assert.Len(t, strings.TrimPrefix(id, "vace1-"), 26, "130 random bits after the prefix")
+	res := e.post(t, withSession(nil, id), `{"jsonrpc":"2.0","id":2,"method":"ping"}`)
+	assert.Equal(t, http.StatusOK, res.status, "the prefixed id is the session's id: %s", res.body)
+
+	s := e.openRawSSE(t)
+	sse := strings.TrimPrefix(s.endpoint, PathMessage+"?sessionId=")
+	assert.True(t, strings.HasPrefix(sse, "vace1-"), "SSE sessions too: %s", s.endpoint)
+	assert.Len(t, strings.TrimPrefix(sse, "vace1-"), 26)
+	s.post(t, e, initBody(mcp.ProtocolVersion20251125))
+}
+
 func TestShortIDAndSweepInterval(t *testing.T) {
 	assert.Equal(t, "ABCDEFGH…", shortID("ABCDEFGHIJKLMNOP"))
 	assert.Equal(t, "ABC", shortID("ABC"))
+	assert.Equal(t, "vace1-ABCDEFGH…", shortID("vace1-ABCDEFGHIJKLMNOP"), "the instance and a little of the secret part")
 	assert.Equal(t, time.Minute, sweepInterval(30*time.Minute))
 	assert.Equal(t, 25*time.Millisecond, sweepInterval(50*time.Millisecond))
 	assert.Equal(t, 10*time.Millisecond, sweepInterval(time.Millisecond))

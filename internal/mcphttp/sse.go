@@ -3,7 +3,6 @@ package mcphttp
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -102,7 +101,7 @@ func (h *Handler) serveSSEStream(w http.ResponseWriter, r *http.Request) {
 // newSSESessionID issues the id of the SSE session being opened and
 // registers its stream. mcp-go calls it from inside serveSSEStream.
 func (h *Handler) newSSESessionID(ctx context.Context, r *http.Request) (string, error) {
-	id := rand.Text()
+	id := h.newSessionID()
 	st, ok := ctx.Value(sseStreamKey{}).(*sseStream)
 	if !ok {
 		return "", fmt.Errorf("sse stream for %s not opened through mcphttp.Handler", r.URL.Path)

@@ -57,17 +57,18 @@ var Start = time.Date(2026, 12, 1, 12, 0, 0, 0, time.Local)
 var Rules = journal.Rules{Window: 15 * time.Minute, UncertainFor: 24 * time.Hour, InFlight: 2 * time.Minute}
 
 type env struct {
-	t     *testing.T
-	clock *Clock
-	open  func() journal.Store
-	j     journal.Store
-	ctx   context.Context
+	t       *testing.T
+	backend Backend
+	clock   *Clock
+	open    func() journal.Store
+	j       journal.Store
+	ctx     context.Context
 }
 
 func setup(t *testing.T, b Backend) *env {
 	clock := NewClock(Start)
 	open := b(t, clock.Now)
-	return &env{t: t, clock: clock, open: open, j: open(), ctx: t.Context()}
+	return &env{t: t, backend: b, clock: clock, open: open, j: open(), ctx: t.Context()}
 }
 
 func (e *env) claim(key string, estimate float64) *journal.Job {
@@ -119,6 +120,7 @@ func Run(t *testing.T, b Backend) {
 		{"PruneKeepsIntents", testPrune},
 		{"HandlesShareOneJournal", testHandles},
 		{"HealthAndDescribe", testHealth},
+		{"OneTaskKeyForEveryHandle", testTaskKey},
 		{"ACancelledCallIsNotUnavailability", testCancelled},
 	}
 	for _, tc := range tests {
@@ -782,6 +784,40 @@ func testHealth(t *testing.T, e *env) {
 	assert.Positive(t, h.SchemaVersion)
 	assert.NotEmpty(t, h.Path)
 	assert.NotEmpty(t, e.j.Describe())
+}
+
+func testTaskKey(t *testing.T, e *env) {
+	const n = 8
+	handles := []journal.Store{e.j}
+	for range n - 1 {
+		handles = append(handles, e.open())
+	}
+	keys := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, h := range handles {
+		wg.Go(func() {
+			<-start
+			keys[i], errs[i] = h.TaskKey(e.ctx)
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		assert.GreaterOrEqual(t, len(keys[i]), 32, "at least 256 bits")
+		assert.Equal(t, keys[0], keys[i], "handle %d has the key the first one made", i)
+	}
+	again, err := e.open().TaskKey(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, keys[0], again, "a later handle (a restart) gets the same key")
+	assert.NotEqual(t, make([]byte, len(keys[0])), keys[0], "the key is random, not zeros")
+
+	other := setup(t, e.backend)
+	theirs, err := other.j.TaskKey(e.ctx)
+	require.NoError(t, err)
+	assert.NotEqual(t, keys[0], theirs, "another journal has a key of its own")
 }
 
 func testCancelled(t *testing.T, e *env) {

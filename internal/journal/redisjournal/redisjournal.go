@@ -63,6 +63,9 @@ type Options struct {
 	// HistoryTTL is how long a job is kept after it was created (default
 	// DefaultHistoryTTL, at least a day); intents are kept until settled.
 	HistoryTTL time.Duration
+	// Instance names this instance in the owner recorded with each intent,
+	// for people reading the journal (default: a random id).
+	Instance string
 }
 
 // Store is a journal in Redis. It is safe for concurrent use, and other
@@ -116,14 +119,18 @@ func New(opts Options) (*Store, error) {
 	ro.ContextTimeoutEnabled = true
 	ro.DisableIdentity = true
 	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
+	instance := opts.Instance
+	if instance == "" {
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		instance = hex.EncodeToString(b[:])
+	}
 	return &Store{
 		c:      redis.NewClient(ro),
 		prefix: opts.Prefix,
 		now:    opts.Now,
 		ttl:    opts.HistoryTTL,
-		owner:  fmt.Sprintf("host %s pid %d instance %s", host, os.Getpid(), hex.EncodeToString(b[:])),
+		owner:  fmt.Sprintf("host %s pid %d instance %s", host, os.Getpid(), instance),
 		desc:   desc,
 	}, nil
 }
@@ -460,6 +467,26 @@ func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// TaskKey returns the key MCP task ids are signed with: made of
+// journal.TaskKeyBytes random bytes by the first instance to ask, the same
+// for every instance sharing the store ever after, so a task created through
+// one instance is answered by any. Deleting it from Redis voids every task id
+// issued so far (instances that read it keep it until they restart).
+func (s *Store) TaskKey(ctx context.Context) ([]byte, error) {
+	fresh := make([]byte, journal.TaskKeyBytes)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, err
+	}
+	key, err := taskKeyScript.Run(ctx, s.c, nil, s.prefix, fresh).Text()
+	if err != nil {
+		return nil, s.fail(err)
+	}
+	if len(key) < journal.TaskKeyBytes {
+		return nil, s.fail(fmt.Errorf("the task id key %stask-id-key is too short (%d bytes): delete it, and restart every instance", s.prefix, len(key)))
+	}
+	return []byte(key), nil
 }
 
 // Health checks that Redis answers and reports the journal's layout and size.

@@ -135,6 +135,8 @@ func TestRedisDownRefusesSubmissionsAndRecoversByItself(t *testing.T) {
 	unavailable("Prune", err)
 	_, err = s.Health(ctx)
 	unavailable("Health", err)
+	_, err = s.TaskKey(ctx)
+	unavailable("TaskKey", err)
 	_, err = redisjournal.Open(ctx, redisjournal.Options{URL: srv.URL, Prefix: srv.Prefix})
 	unavailable("Open", err)
 	late, err := redisjournal.New(redisjournal.Options{URL: srv.URL, Prefix: srv.Prefix, Now: clock.Now})

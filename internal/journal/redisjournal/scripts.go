@@ -19,6 +19,7 @@ import "github.com/redis/go-redis/v9"
 //	P open              sorted set of intents and uncertain jobs by created_at
 //	P unfinished        sorted set of accepted jobs not seen to end, by created_at
 //	P unsaved           sorted set of succeeded, unsaved jobs by expires_at
+//	P task-id-key       the key MCP task ids are signed with (never expires)
 //
 // Every change to a job is one script that also brings its index entries,
 // its charge and its expiry up to date (reindex), so the indexes are exact;
@@ -332,4 +333,13 @@ for i = 5, #ARGV do
   end
 end
 return n
+`)
+
+// taskKeyScript sets ARGV[1] .. 'task-id-key' to ARGV[2] unless it is set,
+// and returns its value: the first instance to ask makes the key, and every
+// instance gets the same one.
+var taskKeyScript = redis.NewScript(`
+local k = ARGV[1] .. 'task-id-key'
+redis.call('SET', k, ARGV[2], 'NX')
+return redis.call('GET', k)
 `)

@@ -31,6 +31,7 @@ import (
 	"github.com/vace-mcp/vace-mcp/internal/localfiles"
 	"github.com/vace-mcp/vace-mcp/internal/mcphttp"
 	"github.com/vace-mcp/vace-mcp/internal/mcptasks"
+	"github.com/vace-mcp/vace-mcp/internal/redisshared"
 	"github.com/vace-mcp/vace-mcp/internal/sandbox"
 	"github.com/vace-mcp/vace-mcp/internal/stdio"
 	"github.com/vace-mcp/vace-mcp/tools"
@@ -154,6 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		AutoSave: cfg.AutoSave, FollowEvery: cfg.PollInterval, // a fixed --poll-interval paces auto-save too; unset, its own gentle pace
 		Tasks: cfg.Tasks,
 	})
+	defer service.Stop() // its saves end before the journal closes (deferred earlier, so closed later)
 	srv, err := service.Server()
 	if err != nil {
 		fmt.Fprintf(stderr, "vace-mcp: %v\n", err)
@@ -221,9 +223,26 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 			slog.String("simulated_api", sb.URL()), slog.Int("speedup", sandbox.Speed))
 		return sb.Client, sb.Close, nil
 	}
+	closeShared := func() {}
+	if cfg.Store == config.StoreRedis {
+		// Instances sharing a store share the account: its submission and
+		// query limits are counted in Redis (each falls back to this
+		// process's own while Redis is down), and each task has one poller
+		// among them.
+		rc, err := redisshared.NewClient(cfg.RedisURL, cfg.RedisPassword)
+		if err != nil {
+			return nil, nil, err
+		}
+		shared := redisshared.New(rc, redisshared.Options{Prefix: redisjournal.DefaultPrefix, Logger: logger})
+		opts = append(opts,
+			dashscope.WithLimiters(shared.Limiter("submit", dashscope.DefaultRateLimits.Submit, nil), shared.Limiter("query", cfg.QueryRate, nil), nil),
+			dashscope.WithSharedPolls(shared.Polls()))
+		closeShared = func() { _ = rc.Close() }
+	}
 	client, err := dashscope.NewClient(append(opts, dashscope.WithAPIKey(cfg.APIKey), dashscope.WithBaseURL(cfg.BaseURL),
 		dashscope.WithModel(cfg.Model), dashscope.WithEditModel(cfg.EditModel))...)
 	if err != nil {
+		closeShared()
 		return nil, nil, err
 	}
 	if cfg.APIKey == "" {
@@ -241,7 +260,7 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 			logger.Warn("unknown model name: used as given, its region cannot be checked", slog.String("model", m))
 		}
 	}
-	return client, func() {}, nil
+	return client, closeShared, nil
 }
 
 // serve runs the chosen transport until ctx ends (or stdin closes, for stdio).
@@ -342,7 +361,8 @@ func taskLayer(ctx context.Context, cfg *config.Config, service *tools.Service, 
 	case err == nil:
 		return layer(key), nil
 	case embedded || !errors.Is(err, journal.ErrUnavailable):
-		return nil, err
+		logger.Warn("MCP tasks are off: the task-id key cannot be read; plain calls work as always", slog.String("error", err.Error()))
+		return nil, nil
 	}
 	logger.Warn("MCP tasks wait for the shared job journal, which keeps their key: task requests are refused until it answers", slog.String("error", err.Error()))
 	return awaitTaskKey(ctx, store, layer, err, logger), nil

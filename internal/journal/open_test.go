@@ -54,3 +54,17 @@ func TestOpenAnUnreadableJournalNamesTheFileOnce(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 	assert.Equal(t, 1, strings.Count(err.Error(), path), err.Error())
 }
+
+func TestTaskKeyFileIsPrivateAndKept(t *testing.T) {
+	dir := t.TempDir()
+	j := open(t, dir, &manualNow{t: time.Date(2026, 12, 1, 12, 0, 0, 0, time.Local)})
+	key, err := j.TaskKey(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, key, TaskKeyBytes)
+	info, err := os.Stat(filepath.Join(dir, TaskKeyFile))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "only the user reads the key that signs task ids")
+	again, err := j.TaskKey(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, key, again)
+}

@@ -10,7 +10,7 @@ import (
 )
 
 // TaskKeyFile is the file, beside the journal, holding the key MCP task ids
-// are signed with (the same file mcptasks.LoadKey keeps).
+// are signed with.
 const TaskKeyFile = "task-id.key"
 
 // TaskKeyBytes is the length of a new task-id key.

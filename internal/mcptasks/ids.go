@@ -2,14 +2,10 @@ package mcptasks
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 )
 
@@ -91,47 +87,4 @@ func mac(key []byte, binding string, body []byte) []byte {
 	h.Write(b[:])
 	h.Write(body)
 	return h.Sum(nil)[:macBytes]
-}
-
-// KeyFile is the name of the task-id key in the state directory.
-const KeyFile = "task-id.key"
-
-// LoadKey returns the key task ids are signed with, kept in dir (created
-// with mode 0600 on first use). Every process sharing dir uses the same key,
-// so a task id stays good across restarts; delete the file to void every
-// task id issued so far.
-func LoadKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, KeyFile)
-	if key, err := os.ReadFile(path); err == nil && len(key) >= 32 {
-		return key, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	// Written aside, then linked into place: a process racing this one
-	// either links first or reads the winner's whole key.
-	tmp, err := os.CreateTemp(dir, KeyFile+".*")
-	if err != nil {
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(key); err != nil {
-		tmp.Close()
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, os.ErrExist) {
-		return nil, fmt.Errorf("task id key: %w", err)
-	}
-	key, err = os.ReadFile(path)
-	if err != nil || len(key) < 32 {
-		return nil, fmt.Errorf("task id key %s is unreadable or too short; delete it and start again: %v", path, err)
-	}
-	return key, nil
 }

@@ -96,7 +96,7 @@ type Jobs interface {
 // Options configures a Layer.
 type Options struct {
 	Jobs Jobs
-	// Key signs task ids (see LoadKey).
+	// Key signs task ids (see journal.Store.TaskKey).
 	Key []byte
 	// Tools are the tools that may run as tasks.
 	Tools []string

@@ -3,8 +3,6 @@ package mcptasks
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -40,30 +38,6 @@ func TestIDRoundTripAndForgeries(t *testing.T) {
 		_, err := parse(testKey, "token", bad)
 		assert.ErrorIs(t, err, errBadID, "%q", bad)
 	}
-}
-
-func TestLoadKeyIsCreatedOnceAndShared(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "state")
-	var wg sync.WaitGroup
-	keys := make([][]byte, 8)
-	for i := range keys {
-		wg.Go(func() {
-			k, err := LoadKey(dir)
-			assert.NoError(t, err)
-			keys[i] = k
-		})
-	}
-	wg.Wait()
-	for _, k := range keys {
-		assert.Equal(t, keys[0], k, "every process racing to create the key gets the same one")
-	}
-	assert.Len(t, keys[0], 32)
-	info, err := os.Stat(filepath.Join(dir, KeyFile))
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
-	again, err := LoadKey(dir)
-	require.NoError(t, err)
-	assert.Equal(t, keys[0], again)
 }
 
 // fakeJobs is Jobs with views set by the test.

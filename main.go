@@ -235,7 +235,8 @@ func backend(cfg *config.Config, logger *slog.Logger) (*dashscope.Client, func()
 		}
 		shared := redisshared.New(rc, redisshared.Options{Prefix: redisjournal.DefaultPrefix, Logger: logger})
 		opts = append(opts,
-			dashscope.WithLimiters(shared.Limiter("submit", dashscope.DefaultRateLimits.Submit, nil), shared.Limiter("query", cfg.QueryRate, nil), nil),
+			dashscope.WithLimiters(shared.Limiter("submit", dashscope.DefaultRateLimits.Submit, nil), shared.Limiter("query", cfg.QueryRate, nil),
+				shared.Limiter("upload", dashscope.DefaultRateLimits.Upload, nil)),
 			dashscope.WithSharedPolls(shared.Polls()))
 		closeShared = func() { _ = rc.Close() }
 	}

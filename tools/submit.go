@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -114,7 +115,7 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 		switch {
 		case errors.As(err, &over):
 			return mcp.NewToolResultError(fmt.Sprintf("Not submitted, nothing was sent or billed: %v (the daily budget counts every vace-mcp process "+
-				"sharing this journal, by the machine's local day). Raise it with --daily-budget or VACE_MCP_DAILY_BUDGET, or wait until tomorrow.", over))
+				"sharing this journal, by %s). Raise it with --daily-budget or VACE_MCP_DAILY_BUDGET, or wait until tomorrow.", over, s.budgetDay()))
 		case err != nil:
 			return s.toolError(fn, err)
 		case owner:
@@ -142,6 +143,15 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 	}
 	return mcp.NewToolResultError(fmt.Sprintf("Not sent: identical %s requests keep ending without a video or being given up; "+
 		"check them with list_tasks, or set allow_duplicate: true to submit anyway.", fn))
+}
+
+// budgetDay names the day the budget counts: the embedded journal's is the
+// machine's local day, a shared store's the UTC day of every instance.
+func (s *Service) budgetDay() string {
+	if _, embedded := s.journal.(*journal.Journal); embedded {
+		return "the machine's local day"
+	}
+	return "the UTC day"
 }
 
 // maxClaims bounds how often one call claims again after earlier identical
@@ -210,11 +220,17 @@ func (s *Service) send(ctx context.Context, st *staging, job *journal.Job) *mcp.
 		s.settleIntent(job, nil, err)
 		return s.toolError(fn, err)
 	}
+	if err := s.confirmIntent(ctx, job); err != nil {
+		return mcp.NewToolResultError(fmt.Sprintf("Not submitted: nothing was sent to DashScope or billed, because just before sending, "+
+			"the job journal could not confirm this %s submission as still this call's to send, and nothing is sent untracked: %v. "+
+			"Try again; vace-mcp doctor shows the journal's state.", fn, err))
+	}
 	// Once sent, a submission runs to its answer even if the call is
 	// cancelled or the server shuts down: its task id must reach the journal.
 	postCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
 	task, err := s.client.Submit(postCtx, final)
 	cancel()
+	stopTouching() // an intent settled below is no longer one to touch
 	warning := s.settleIntent(job, task, err)
 	if err != nil {
 		s.log.Warn("submit failed", slog.String("function", fn), slog.String("error", err.Error()))
@@ -229,6 +245,37 @@ func (s *Service) send(ctx context.Context, st *staging, job *journal.Job) *mcp.
 	}
 	r.Next = fmt.Sprintf("Call wait_task with this task_id now; it waits up to %s per call and can be called again until done is true.", s.opts.WaitDefault)
 	return s.result(r, "Submitted.")
+}
+
+// confirmIntent marks the intent as being sent now, just before its POST,
+// which confirms that it is still this call's open intent: while the files
+// uploaded, the journal may have stopped answering, lost the job, or another
+// process may have settled it (reconciliation taking it for lost, its clock
+// ahead or this one's touches failing). Any of these is an error, and
+// nothing may be sent: the intent is recorded as abandoned, unless someone
+// else settled it with an outcome of its own (no task, or a task), which
+// stands. A journal that does not answer leaves the intent to
+// reconciliation, which finds no task for it. Touching it now also keeps
+// every process's reconciliation off it while the POST runs.
+func (s *Service) confirmIntent(ctx context.Context, job *journal.Job) error {
+	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	err := s.journal.Touch(tctx, job.ID)
+	cancel()
+	if err == nil {
+		return nil
+	}
+	s.log.Warn("not sending a submission: the journal could not confirm its intent", slog.Int64("journal_id", job.ID), slog.String("error", err.Error()))
+	var settled *journal.NotIntentError
+	if errors.As(err, &settled) && settled.State != journal.StateUncertain {
+		return err
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if aerr := s.journal.Abandoned(actx, job.ID, "not sent: "+err.Error()); aerr != nil {
+		s.log.Warn("could not record a submission that was not sent as abandoned; reconciliation will find no task for it",
+			slog.Int64("journal_id", job.ID), slog.String("error", aerr.Error()))
+	}
+	return err
 }
 
 // settleIntent records a submission's outcome. It must not be lost with the
@@ -291,8 +338,10 @@ func orText(s, otherwise string) string {
 
 // keepFresh marks an intent as still being sent every half minute while its
 // uploads and POST run, so no process takes a long upload for a lost intent.
+// stop may be called more than once.
 func (s *Service) keepFresh(id int64) (stop func()) {
 	done := make(chan struct{})
+	var once sync.Once
 	go func() {
 		tick := time.NewTicker(intentInFlight / 4)
 		defer tick.Stop()
@@ -307,5 +356,5 @@ func (s *Service) keepFresh(id int64) (stop func()) {
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { once.Do(func() { close(done) }) }
 }

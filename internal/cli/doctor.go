@@ -133,7 +133,7 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 		case err != nil:
 			add("FAIL", err.Error(), "paid submissions are refused until the store answers; the read-only tools keep working against DashScope")
 		case h.Check != "ok":
-			add("FAIL", fmt.Sprintf("shared job journal %s: %s", s.Journal.Describe(), h.Check), "upgrade this vace-mcp to the version the other instances run")
+			add("FAIL", fmt.Sprintf("shared job journal %s: %s", s.Journal.Describe(), h.Check), "do what it says: paid submissions are refused until then")
 		default:
 			add("ok", fmt.Sprintf("shared job journal %s answers: schema %d, %d jobs; the duplicate guard, the daily budget and the save lease are shared by every instance using it",
 				s.Journal.Describe(), h.SchemaVersion, h.Jobs), "")

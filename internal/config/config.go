@@ -284,7 +284,7 @@ func bindAll(c *Config, r *raw, s *spec) {
 		"the password may come from VACE_MCP_REDIS_PASSWORD instead, and is never shown", secret(&r.store))
 	s.add("instance-id", "VACE_MCP_INSTANCE_ID", "", "this instance's name among several sharing a --store, 1-32 letters, digits or underscores: it starts every HTTP session id "+
 		"it issues (<id>-...), so a reverse proxy can send each session to the instance that holds it (default: 8 random hex digits)", str(&c.InstanceID))
-	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal, local day) past this many USD; off when empty", str(&r.budget))
+	s.add("daily-budget", "VACE_MCP_DAILY_BUDGET", "", "refuse a submission whose estimated cost would take today's total (all processes sharing the journal; the local day, or the UTC day with a Redis --store) past this many USD; off when empty", str(&r.budget))
 	s.add("history-days", "VACE_MCP_HISTORY_DAYS", "90", "how many days the journal keeps finished jobs", str(&r.historyDays))
 	s.add("prices", "VACE_MCP_PRICES", "", "USD per billed second for estimates, replacing defaults: model=USD or model:tier=USD, comma-separated (defaults: 0.10 for VACE; wan2.7-videoedit 0.10 at 720P, 0.15 at 1080P)", str(&r.prices))
 	s.add("tools", "VACE_MCP_TOOLS", "all", "tools to offer, comma-separated: tool names or groups edit (the paid editing tools), tasks (get_task, wait_task, cancel_task, list_tasks), files (download_video) or all", list(&c.Tools, ","))

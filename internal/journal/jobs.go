@@ -160,8 +160,8 @@ func (j *Journal) chargedSince(ctx context.Context, q interface {
 	return total, err
 }
 
-// ChargedToday is today's total (the machine's local day) across every
-// process sharing the journal: settled costs, and estimates of jobs not yet
+// ChargedToday is today's total (the local day of the journal's clock: the
+// machine's time zone) across every process sharing the journal: settled costs, and estimates of jobs not yet
 // settled.
 func (j *Journal) ChargedToday(ctx context.Context) (float64, error) {
 	total, err := j.chargedSince(ctx, j.db, StartOfDay(j.now()))
@@ -216,11 +216,32 @@ func (j *Journal) Ambiguous(ctx context.Context, id int64, reason string) error 
 // sender knows better than reconciliation.
 func (j *Journal) settleOpen(ctx context.Context, id int64, assignments string, args ...any) error {
 	return j.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE jobs SET "+assignments+", updated_at = ? WHERE id = ? AND state IN ('intent', 'uncertain')",
+		res, err := tx.ExecContext(ctx, "UPDATE jobs SET "+assignments+", updated_at = ? WHERE id = ? AND state IN ('intent', 'uncertain')",
 			append(args, j.now().UnixMilli(), id)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		_, err = j.stateOf(ctx, tx, id)
 		return err
 	})
 }
+
+// stateOf is a job's state, or a [*GoneError].
+func (j *Journal) stateOf(ctx context.Context, tx *sql.Tx, id int64) (State, error) {
+	var state State
+	err := tx.QueryRowContext(ctx, "SELECT state FROM jobs WHERE id = ?", id).Scan(&state)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", &GoneError{Path: j.path, ID: id, Hint: goneHint}
+	}
+	return state, err
+}
+
+// goneHint is what to do about a job whose record is gone from the file.
+const goneHint = "the journal file was replaced, restored from an older copy or edited while vace-mcp ran; keep the task ids you were given " +
+	"(list_tasks finds the account's tasks of the last 24 hours)"
 
 // OpenSince returns the intents and jobs of unknown outcome of a model
 // created in [from, to]: the submissions a task of that window could belong to.
@@ -229,13 +250,37 @@ func (j *Journal) OpenSince(ctx context.Context, model string, from, to time.Tim
 		model, from.UnixMilli(), to.UnixMilli())
 }
 
-// Touch marks an intent as still being sent (before a long upload ends).
-func (j *Journal) Touch(ctx context.Context, id int64) error { return j.set(ctx, id, "owner = owner") }
+// Touch marks an intent as still being sent (before a long upload ends, and
+// just before the POST), failing with a [*NotIntentError] if it is no
+// longer an intent or a [*GoneError] if it is gone.
+func (j *Journal) Touch(ctx context.Context, id int64) error {
+	return j.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE jobs SET updated_at = ? WHERE id = ? AND state = ?", j.now().UnixMilli(), id, StateIntent)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		state, err := j.stateOf(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return &NotIntentError{ID: id, State: state}
+	})
+}
 
+// set changes a job whatever its state, failing with a [*GoneError] if it is gone.
 func (j *Journal) set(ctx context.Context, id int64, assignments string, args ...any) error {
 	return j.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE jobs SET "+assignments+", updated_at = ? WHERE id = ?", append(args, j.now().UnixMilli(), id)...)
-		return err
+		res, err := tx.ExecContext(ctx, "UPDATE jobs SET "+assignments+", updated_at = ? WHERE id = ?", append(args, j.now().UnixMilli(), id)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n > 0 {
+			return err
+		}
+		return &GoneError{Path: j.path, ID: id, Hint: goneHint}
 	})
 }
 

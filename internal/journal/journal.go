@@ -271,8 +271,9 @@ func (j *Journal) tx(ctx context.Context, f func(*sql.Tx) error) error {
 // callers can tell a broken journal from a decision.
 func (j *Journal) unavailable(err error) error {
 	var decision *OverBudgetError
+	var settled *NotIntentError
 	switch {
-	case err == nil, errors.As(err, &decision), errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled):
+	case err == nil, errors.As(err, &decision), errors.As(err, &settled), errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled):
 		return err
 	}
 	return &UnavailableError{Path: j.path, Err: err}

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -19,7 +20,11 @@ type Store interface {
 	// false), or records the intent and returns it (owner true); it fails
 	// with an [*OverBudgetError] when the intent would pass the daily budget.
 	Claim(ctx context.Context, in Intent, r Rules) (job *Job, owner bool, err error)
-	// Accepted records the task DashScope made for an intent.
+	// Accepted records the task DashScope made for an intent. It and every
+	// other change of a job by id (Uncertain, Refused, Abandoned,
+	// NeverCreated, Matched, Ambiguous, Touch) fail with a [*GoneError]
+	// (matching [ErrUnavailable]) when the journal no longer has the job:
+	// its record was lost, and what the caller wanted kept would be lost too.
 	Accepted(ctx context.Context, id int64, taskID, status string) error
 	// Uncertain records that an intent was sent but its answer was lost.
 	Uncertain(ctx context.Context, id int64, reason string) error
@@ -38,7 +43,12 @@ type Store interface {
 	// OpenSince returns the open jobs (intent, uncertain) of a model created
 	// in [from, to], oldest first.
 	OpenSince(ctx context.Context, model string, from, to time.Time) ([]Job, error)
-	// Touch marks an intent as still being sent.
+	// Touch marks an intent as still being sent, and confirms that it is:
+	// it fails with a [*NotIntentError] when the job is no longer an intent
+	// (someone else settled it, e.g. reconciliation on another instance
+	// that took it for lost), and with a [*GoneError] when it is gone. A
+	// sender touches its intent just before it sends, and sends nothing if
+	// Touch fails.
 	Touch(ctx context.Context, id int64) error
 	// Observe records a task's state; a task the journal does not know is ignored.
 	Observe(ctx context.Context, o Observation) error
@@ -63,8 +73,11 @@ type Store interface {
 	// longer follows, oldest first: every uncertain one, and intents not
 	// touched for longer than d (each engine may know more ways to tell).
 	LostIntents(ctx context.Context, d time.Duration) ([]Job, error)
-	// ChargedToday is today's total (the local day of the store's clock) of
-	// [Job.Charge] across everyone sharing the store.
+	// ChargedToday is today's total of [Job.Charge] across everyone sharing
+	// the store. Today is the store's day, the same one Claim's budget
+	// counts: for the embedded journal the local day of its clock (the
+	// machine's time zone); for a shared store the UTC day, so instances in
+	// different time zones count one day.
 	ChargedToday(ctx context.Context) (float64, error)
 	// Prune deletes the jobs created before t except intents, returning how many.
 	Prune(ctx context.Context, before time.Time) (int64, error)
@@ -83,3 +96,33 @@ type Store interface {
 }
 
 var _ Store = (*Journal)(nil)
+
+// GoneError is a change of a job the journal no longer has: the caller holds
+// its id (it claimed the job, or listed it), so the record was lost (the
+// journal was replaced or edited, or a shared store lost data). It matches
+// [ErrUnavailable]: what the caller meant to record is not recorded.
+type GoneError struct {
+	// Path names the journal, as [UnavailableError]'s.
+	Path string
+	ID   int64
+	// Hint is what to do about it.
+	Hint string
+}
+
+func (e *GoneError) Error() string {
+	return fmt.Sprintf("journal job %d's record is gone from the job journal %s: its data was lost, and this change of it is not recorded; %s",
+		e.ID, e.Path, e.Hint)
+}
+
+func (e *GoneError) Unwrap() error { return ErrUnavailable }
+
+// NotIntentError is Touch's answer for a job that is no longer an intent
+// being sent: it was settled meanwhile, by someone other than its sender.
+type NotIntentError struct {
+	ID    int64
+	State State
+}
+
+func (e *NotIntentError) Error() string {
+	return fmt.Sprintf("journal job %d is no longer an intent being sent: it was settled meanwhile as %s", e.ID, e.State)
+}

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -191,6 +192,11 @@ type Limiter struct {
 	key      string
 	limit    redis_rate.Limit
 	fallback dashscope.Limiter
+	// period is the interval between requests; a wait Redis asks for of more
+	// than maxPeriods of them is a fault (see Wait).
+	period time.Duration
+	// warnAt is when (Unix ns) such a fault may be logged again.
+	warnAt atomic.Int64
 	// turn lets one goroutine of the process at a time ask Redis, so that
 	// Redis sees about one call per request let through, not one per waiter.
 	turn chan struct{}
@@ -221,12 +227,23 @@ func (s *Shared) limiter(key string, perSecond float64, fallback dashscope.Limit
 	// One request a period of 1/perSecond, so any rate is exact.
 	period := time.Duration(float64(time.Second) / perSecond)
 	return &Limiter{
-		s: s, key: key, fallback: fallback, turn: make(chan struct{}, 1),
+		s: s, key: key, fallback: fallback, turn: make(chan struct{}, 1), period: period,
 		limit: redis_rate.Limit{Rate: 1, Burst: 1, Period: period},
 	}
 }
 
-// Wait returns when a request may be sent, or with ctx's error.
+// maxPeriods bounds the wait Redis may ask for, in periods. GCRA with no
+// burst never asks for more than one period, or a few when instances were
+// configured with different rates for one limiter; much more is a fault
+// (the limiter's key set far ahead by hand, a bug, a corrupt value), and
+// obeying it would stall every instance's requests of that kind.
+const maxPeriods = 10
+
+// Wait returns when a request may be sent, or with ctx's error. A wait of
+// more than maxPeriods periods asked by Redis is taken for a fault: that
+// request is paced by the local fallback instead, and a warning is logged
+// (at most once a minute).
+
 func (l *Limiter) Wait(ctx context.Context) error {
 	select {
 	case l.turn <- struct{}{}:
@@ -247,11 +264,24 @@ func (l *Limiter) Wait(ctx context.Context) error {
 			return l.fallback.Wait(ctx)
 		case res.Allowed > 0:
 			return nil
+		case res.RetryAfter > maxPeriods*l.period:
+			l.fault(res.RetryAfter)
+			return l.fallback.Wait(ctx)
 		}
 		if err := sleep(ctx, max(res.RetryAfter, time.Millisecond)); err != nil {
 			return err
 		}
 	}
+}
+
+// fault logs a wait Redis asked for that is far too long, at most once a minute.
+func (l *Limiter) fault(retryAfter time.Duration) {
+	now := time.Now()
+	if next := l.warnAt.Load(); now.UnixNano() < next || !l.warnAt.CompareAndSwap(next, now.Add(time.Minute).UnixNano()) {
+		return
+	}
+	l.s.health.log.Warn("shared rate limit in Redis asks for a wait far beyond its rate: taken for a fault, requests are paced by this instance meanwhile",
+		slog.String("key", "rate:"+l.key), slog.Duration("retry_after", retryAfter), slog.Duration("period", l.period))
 }
 
 func sleep(ctx context.Context, d time.Duration) error {
@@ -294,11 +324,13 @@ return 0
 `)
 
 // publishScript keeps the answer and Redis's time in milliseconds; an ended
-// task (SUCCEEDED, FAILED, CANCELED) is not replaced by a running state.
+// task (SUCCEEDED, FAILED, CANCELED) is final, and never replaced: not by a
+// running state, nor by UNKNOWN (a glitch, or the task expired), nor by
+// another end.
 var publishScript = redis.NewScript(`
 local function ended(s) return s == 'SUCCEEDED' or s == 'FAILED' or s == 'CANCELED' end
 local old = redis.call('HGET', KEYS[1], 'status')
-if old and ended(old) and not (ended(ARGV[2]) or ARGV[2] == 'UNKNOWN') then return 0 end
+if old and ended(old) then return 0 end
 local t = redis.call('TIME')
 redis.call('HSET', KEYS[1], 'task', ARGV[1], 'status', ARGV[2], 'at', t[1] * 1000 + math.floor(t[2] / 1000))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])

@@ -423,3 +423,48 @@ func BenchmarkLimiterWait(b *testing.B) {
 		}
 	})
 }
+
+// A wait Redis asks for that is far beyond the limiter's rate (its key set
+// far ahead: by hand, a bug, an instance of another rate gone wrong) is a
+// fault: the request is paced by the local fallback, not stalled for it.
+func TestALimiterDoesNotObeyAWaitFarBeyondItsRate(t *testing.T) {
+	srv := redistest.Start(t)
+	c, err := redisshared.NewClient(srv.URL, "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	var log logBuffer
+	l := instance(t, srv, slog.New(slog.NewTextHandler(&log, nil))).Limiter("query", 5, nil)
+	require.NoError(t, l.Wait(t.Context()))
+
+	now, err := c.Time(t.Context()).Result()
+	require.NoError(t, err)
+	const jan2017 = 1483228800 // redis_rate's epoch
+	tat := float64(now.Unix()-jan2017) + 3600
+	require.NoError(t, c.Set(t.Context(), "rate:"+srv.Prefix+"limit:query", fmt.Sprintf("%f", tat), time.Hour).Err())
+
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	for range 3 {
+		require.NoError(t, l.Wait(ctx), "not an hour's wait")
+	}
+	assert.Less(t, time.Since(start), time.Second, "paced locally at 5/s")
+	assert.Equal(t, 1, log.count("far beyond its rate"), "logged once")
+}
+
+// An ended task's record is final: no later answer replaces it, not even
+// UNKNOWN (a glitch, or the task expired) or another end.
+func TestAnEndedTaskIsNeverReplaced(t *testing.T) {
+	srv := redistest.Start(t)
+	p := instance(t, srv, quiet).Polls()
+	ctx := t.Context()
+	done := &dashscope.Task{ID: "t3", Status: dashscope.StatusSucceeded, VideoURL: "https://example.com/v.mp4"}
+	require.NoError(t, p.Publish(ctx, &dashscope.Task{ID: "t3", Status: dashscope.StatusRunning}))
+	require.NoError(t, p.Publish(ctx, done))
+	for _, later := range []dashscope.TaskStatus{dashscope.StatusUnknown, dashscope.StatusFailed, dashscope.StatusCanceled, dashscope.StatusPending} {
+		require.NoError(t, p.Publish(ctx, &dashscope.Task{ID: "t3", Status: later}))
+		got, _, err := p.Latest(ctx, "t3")
+		require.NoError(t, err)
+		assert.Equal(t, done, got, "after %s", later)
+	}
+}

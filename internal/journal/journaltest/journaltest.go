@@ -50,8 +50,11 @@ func (c *Clock) Add(d time.Duration) {
 // ends.
 type Backend func(t *testing.T, now func() time.Time) (open func() journal.Store)
 
-// Start is where every test's clock starts: noon of a day, local time.
-var Start = time.Date(2026, 12, 1, 12, 0, 0, 0, time.Local)
+// Start is where every test's clock starts: noon of a day, UTC. The
+// embedded journal's day is its clock's (the times' location), a shared
+// store's the UTC day; a clock in UTC makes them one, on a machine in any
+// time zone.
+var Start = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 
 // Rules are the server's: a 15-minute duplicate window, a day for unknown outcomes.
 var Rules = journal.Rules{Window: 15 * time.Minute, UncertainFor: 24 * time.Hour, InFlight: 2 * time.Minute}
@@ -109,7 +112,9 @@ func Run(t *testing.T, b Backend) {
 		{"ConcurrentIdenticalClaimsHaveOneOwner", testConcurrentIdentical},
 		{"ConcurrentClaimsNeverPassTheBudget", testConcurrentBudget},
 		{"ReconciliationSettlesOpenJobsOnly", testOpenOnly},
-		{"ChangesToAnUnknownJobDoNothing", testUnknown},
+		{"AnUnknownTaskOrJobChangesNothing", testUnknown},
+		{"ChangesToAJobThatIsGoneFail", testGone},
+		{"TouchConfirmsAnIntentIsStillBeingSent", testTouch},
 		{"ATaskBelongsToOneJob", testTaskUnique},
 		{"ObserveRecordsWhatALookLearned", testObserve},
 		{"OneSaveLeaseAtATime", testLease},
@@ -456,17 +461,12 @@ func testOpenOnly(t *testing.T, e *env) {
 	assert.Equal(t, journal.StateAccepted, e.get(c.ID).State)
 }
 
+// testUnknown: a task the journal does not know is ignored, and a change
+// of a job it does not have is refused (testGone) and makes nothing up.
 func testUnknown(t *testing.T, e *env) {
 	j, ctx := e.j, e.ctx
 	const id = 4242
-	require.NoError(t, j.Accepted(ctx, id, "t1", "PENDING"))
-	require.NoError(t, j.Uncertain(ctx, id, "x"))
-	require.NoError(t, j.Refused(ctx, id, "x"))
-	require.NoError(t, j.Abandoned(ctx, id, "x"))
-	require.NoError(t, j.NeverCreated(ctx, id))
-	require.NoError(t, j.Matched(ctx, id, "t1", "PENDING"))
-	require.NoError(t, j.Ambiguous(ctx, id, "x"))
-	require.NoError(t, j.Touch(ctx, id))
+	assert.ErrorIs(t, j.Accepted(ctx, id, "t1", "PENDING"), journal.ErrUnavailable)
 	require.NoError(t, j.Observe(ctx, journal.Observation{TaskID: "t1", Status: "SUCCEEDED", CostUSD: new(1.0)}))
 	require.NoError(t, j.Saved(ctx, "t1", "/tmp/x.mp4"))
 	leased, err := j.LeaseSave(ctx, "t1", time.Minute)
@@ -484,6 +484,74 @@ func testUnknown(t *testing.T, e *env) {
 	today, err := j.ChargedToday(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, today)
+}
+
+// testGone: every change of a job by id fails when the journal no longer
+// has the job (its record was lost: Redis flushed, evicted or failed over
+// without it; a journal file replaced), as unavailability saying so, never
+// silently: the sender would otherwise believe its task recorded.
+func testGone(t *testing.T, e *env) {
+	j, ctx := e.j, e.ctx
+	const id = 4242
+	changes := map[string]func() error{
+		"Accepted":     func() error { return j.Accepted(ctx, id, "t1", "PENDING") },
+		"Uncertain":    func() error { return j.Uncertain(ctx, id, "x") },
+		"Refused":      func() error { return j.Refused(ctx, id, "x") },
+		"Abandoned":    func() error { return j.Abandoned(ctx, id, "x") },
+		"NeverCreated": func() error { return j.NeverCreated(ctx, id) },
+		"Matched":      func() error { return j.Matched(ctx, id, "t1", "PENDING") },
+		"Ambiguous":    func() error { return j.Ambiguous(ctx, id, "x") },
+		"Touch":        func() error { return j.Touch(ctx, id) },
+	}
+	for name, change := range changes {
+		err := change()
+		var gone *journal.GoneError
+		if assert.ErrorAs(t, err, &gone, name) {
+			assert.Equal(t, int64(id), gone.ID, name)
+			assert.ErrorIs(t, err, journal.ErrUnavailable, name)
+			assert.Contains(t, err.Error(), "journal job 4242's record is gone", name)
+			assert.Contains(t, err.Error(), e.j.Describe(), name)
+		}
+	}
+	_, err := j.Get(ctx, id)
+	assert.ErrorIs(t, err, journal.ErrNotFound)
+	_, err = j.ByTask(ctx, "t1")
+	assert.ErrorIs(t, err, journal.ErrNotFound, "nothing was made up")
+}
+
+// testTouch: Touch marks an intent as being sent now, and fails, changing
+// nothing, for a job that is no longer an intent: a sender touches its
+// intent just before it sends, and sends nothing if someone else (another
+// instance's reconciliation) settled it meanwhile.
+func testTouch(t *testing.T, e *env) {
+	j, ctx := e.j, e.ctx
+	job := e.claim("k", 1)
+	e.clock.Add(time.Second)
+	require.NoError(t, e.open().Touch(ctx, job.ID), "any handle may touch it")
+	assert.True(t, e.get(job.ID).UpdatedAt.Equal(e.clock.Now()))
+
+	for _, settle := range []struct {
+		state journal.State
+		f     func(id int64) error
+	}{
+		{journal.StateNeverCreated, func(id int64) error { return j.NeverCreated(ctx, id) }},
+		{journal.StateUncertain, func(id int64) error { return j.Ambiguous(ctx, id, "two candidates") }},
+		{journal.StateAccepted, func(id int64) error { return j.Matched(ctx, id, fmt.Sprint("task-", id), "RUNNING") }},
+		{journal.StateAbandoned, func(id int64) error { return j.Abandoned(ctx, id, "x") }},
+	} {
+		job := e.claim(fmt.Sprint("settled-", settle.state), 1)
+		require.NoError(t, settle.f(job.ID))
+		before := e.get(job.ID)
+		e.clock.Add(time.Second)
+		err := e.open().Touch(ctx, job.ID)
+		var notIntent *journal.NotIntentError
+		if assert.ErrorAs(t, err, &notIntent, settle.state) {
+			assert.Equal(t, job.ID, notIntent.ID)
+			assert.Equal(t, settle.state, notIntent.State)
+		}
+		assert.NotErrorIs(t, err, journal.ErrUnavailable, "the journal answered: the job was settled")
+		assert.Equal(t, before, e.get(job.ID), "a failed Touch changes nothing")
+	}
 }
 
 func testTaskUnique(t *testing.T, e *env) {

@@ -12,8 +12,13 @@
 //
 // Times are the instances' clocks (Options.Now), as with SQLite: instances
 // must keep their clocks in step (NTP) to well within the 2-minute in-flight
-// window, and should share one time zone, which decides where "today" starts
-// for the budget.
+// window. The budget's day is the UTC day for every instance, whatever its
+// time zone, so that all of them count the same day.
+//
+// The journal must not be evicted: Claim refuses (and Health reports) a
+// Redis with a maxmemory and a maxmemory-policy other than noeviction, read
+// from INFO memory (CONFIG GET is often disabled on managed Redis) at most
+// every memoryCheckEvery.
 //
 // When Redis cannot be reached every call fails with an error matching
 // [journal.ErrUnavailable], so submissions are refused and nothing is sent
@@ -32,6 +37,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -77,7 +83,20 @@ type Store struct {
 	ttl    time.Duration
 	owner  string
 	desc   string
+
+	// mem is the last look at Redis's eviction settings.
+	memMu      sync.Mutex
+	memAt      time.Time
+	memProblem string
 }
+
+// memoryCheckEvery is how long a look at Redis's eviction settings is
+// trusted (by the store's clock): a fixed setting takes effect within it.
+const memoryCheckEvery = 30 * time.Second
+
+// evictionHint is what to do about a Redis that may evict the journal.
+const evictionHint = "set `maxmemory-policy noeviction` on this Redis (redis.conf, CONFIG SET, or your provider's parameter group), " +
+	"or give it no maxmemory; submissions work again by themselves within 30 s of the change (vace-mcp doctor shows it)"
 
 var _ journal.Store = (*Store)(nil)
 
@@ -218,11 +237,21 @@ func flag(b bool) string {
 // it returns an earlier job that answers for the same request (owner false),
 // or records the intent and returns it (owner true). Every instance sharing
 // the store sees the same decision.
+//
+// It is refused while Redis may evict keys (see memoryProblem): an evicted
+// guard index, intent, day's charge or id sequence could pay twice or pass
+// the budget.
 func (s *Store) Claim(ctx context.Context, in journal.Intent, r journal.Rules) (*journal.Job, bool, error) {
+	switch problem, err := s.memoryProblem(ctx, false); {
+	case err != nil:
+		return nil, false, err
+	case problem != "":
+		return nil, false, &journal.UnavailableError{Path: s.desc, Err: errors.New(problem), Hint: evictionHint}
+	}
 	now := s.now()
 	res, err := claimScript.Run(ctx, s.c, nil, s.args(now, in.Key, flag(in.Forced),
 		max(r.UncertainFor, r.Window, r.InFlight).Milliseconds(), r.Window.Milliseconds(), r.UncertainFor.Milliseconds(), r.Stale,
-		float(r.DailyBudget), journal.StartOfDay(now).UnixMilli(), float(in.EstimateUSD),
+		float(r.DailyBudget), startOfDay(now).UnixMilli(), float(in.EstimateUSD),
 		in.Tool, in.Model, in.PromptExcerpt, in.Inputs, s.owner)...).Slice()
 	if err != nil {
 		return nil, false, s.fail(err)
@@ -248,56 +277,130 @@ func (s *Store) Claim(ctx context.Context, in journal.Intent, r journal.Rules) (
 	return nil, false, s.fail(fmt.Errorf("unexpected reply to a claim: %v", res))
 }
 
-// update changes a job's columns in one script; openOnly leaves a job that
-// is no longer an intent or uncertain as it is.
-func (s *Store) update(ctx context.Context, id int64, openOnly bool, pairs ...string) error {
-	args := s.args(s.now(), id, flag(openOnly))
+// startOfDay is where the budget's day starts: the UTC day, the same for
+// every instance whatever its time zone.
+func startOfDay(t time.Time) time.Time { return journal.StartOfDay(t.UTC()) }
+
+// memoryProblem says why Redis may evict the journal's keys ("" if it will
+// not): a maxmemory with any maxmemory-policy but noeviction. It reads INFO
+// memory, which managed Redis serves where CONFIG GET is disabled, at most
+// every memoryCheckEvery unless fresh. A Redis that refuses INFO (an ACL
+// without it) cannot be checked and is not refused for it.
+func (s *Store) memoryProblem(ctx context.Context, fresh bool) (string, error) {
+	now := s.now()
+	s.memMu.Lock()
+	at, problem := s.memAt, s.memProblem
+	s.memMu.Unlock()
+	if !fresh && !at.IsZero() && !now.Before(at) && now.Sub(at) < memoryCheckEvery {
+		return problem, nil
+	}
+	info, err := s.c.Info(ctx, "memory").Result()
+	var re redis.Error
+	switch {
+	case errors.As(err, &re):
+		info = ""
+	case err != nil:
+		return "", s.fail(err)
+	}
+	problem = evictionProblem(info)
+	s.memMu.Lock()
+	s.memAt, s.memProblem = now, problem
+	s.memMu.Unlock()
+	return problem, nil
+}
+
+// evictionProblem reads INFO memory's maxmemory and maxmemory_policy.
+func evictionProblem(info string) string {
+	var maxmemory, policy string
+	for line := range strings.Lines(info) {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
+		switch k {
+		case "maxmemory":
+			maxmemory = v
+		case "maxmemory_policy":
+			policy = v
+		}
+	}
+	if n, err := strconv.ParseInt(maxmemory, 10, 64); err != nil || n <= 0 || policy == "" || policy == "noeviction" {
+		return ""
+	}
+	return fmt.Sprintf("Redis may evict the journal's keys: it has maxmemory %s bytes with maxmemory-policy %s, and an evicted duplicate-guard entry, "+
+		"intent or day's total could pay twice for one request or pass the daily budget", maxmemory, policy)
+}
+
+// update changes a job's columns in one script; which is updateScript's
+// ARGV[5]: "0" any job, "1" open ones only (others are left as they are),
+// "2" intents only (others fail with a *journal.NotIntentError). A job that
+// does not exist fails with a *journal.GoneError.
+func (s *Store) update(ctx context.Context, id int64, which string, pairs ...string) error {
+	args := s.args(s.now(), id, which)
 	for _, p := range pairs {
 		args = append(args, p)
 	}
-	return s.fail(updateScript.Run(ctx, s.c, nil, args...).Err())
+	res, err := updateScript.Run(ctx, s.c, nil, args...).Result()
+	if err != nil {
+		return s.fail(err)
+	}
+	switch res := res.(type) {
+	case int64:
+		switch res {
+		case 1, 0:
+			return nil
+		case -1:
+			return &journal.GoneError{Path: s.desc, ID: id, Hint: goneHint}
+		}
+	case string:
+		return &journal.NotIntentError{ID: id, State: journal.State(res)}
+	}
+	return s.fail(fmt.Errorf("unexpected reply to a change of job %d: %v", id, res))
 }
+
+// goneHint is what to do about a job whose record Redis lost.
+const goneHint = "Redis lost it (FLUSHDB, eviction, or a restart or failover without persistence): run Redis with " +
+	"`--appendonly yes --appendfsync always` and `maxmemory-policy noeviction`, and keep the task ids you were given " +
+	"(list_tasks finds the account's tasks of the last 24 hours)"
 
 // Accepted records the task DashScope made for an intent.
 func (s *Store) Accepted(ctx context.Context, id int64, taskID, status string) error {
-	return s.update(ctx, id, false, "state", string(journal.StateAccepted), "task_id", taskID, "status", status)
+	return s.update(ctx, id, "0", "state", string(journal.StateAccepted), "task_id", taskID, "status", status)
 }
 
 // Uncertain records that an intent was sent but its answer was lost.
 func (s *Store) Uncertain(ctx context.Context, id int64, reason string) error {
-	return s.update(ctx, id, false, "state", string(journal.StateUncertain), "error", reason)
+	return s.update(ctx, id, "0", "state", string(journal.StateUncertain), "error", reason)
 }
 
 // Refused records that an intent made no task.
 func (s *Store) Refused(ctx context.Context, id int64, reason string) error {
-	return s.update(ctx, id, false, "state", string(journal.StateRefused), "error", reason)
+	return s.update(ctx, id, "0", "state", string(journal.StateRefused), "error", reason)
 }
 
 // Abandoned records that the sender gave up before it could have made a task.
 func (s *Store) Abandoned(ctx context.Context, id int64, reason string) error {
-	return s.update(ctx, id, false, "state", string(journal.StateAbandoned), "error", reason)
+	return s.update(ctx, id, "0", "state", string(journal.StateAbandoned), "error", reason)
 }
 
 // NeverCreated records that reconciliation found no task for a lost intent,
 // if the job is still open.
 func (s *Store) NeverCreated(ctx context.Context, id int64) error {
-	return s.update(ctx, id, true, "state", string(journal.StateNeverCreated), "error", "no task found for it in DashScope's list")
+	return s.update(ctx, id, "1", "state", string(journal.StateNeverCreated), "error", "no task found for it in DashScope's list")
 }
 
 // Matched records the task reconciliation found for a lost submission, if
 // the job is still open.
 func (s *Store) Matched(ctx context.Context, id int64, taskID, status string) error {
-	return s.update(ctx, id, true, "state", string(journal.StateAccepted), "task_id", taskID, "status", status)
+	return s.update(ctx, id, "1", "state", string(journal.StateAccepted), "task_id", taskID, "status", status)
 }
 
 // Ambiguous records that reconciliation could not tell which task a lost
 // submission made, if the job is still open.
 func (s *Store) Ambiguous(ctx context.Context, id int64, reason string) error {
-	return s.update(ctx, id, true, "state", string(journal.StateUncertain), "error", reason)
+	return s.update(ctx, id, "1", "state", string(journal.StateUncertain), "error", reason)
 }
 
-// Touch marks an intent as still being sent.
-func (s *Store) Touch(ctx context.Context, id int64) error { return s.update(ctx, id, false) }
+// Touch marks an intent as still being sent, failing with a
+// *journal.NotIntentError if it is no longer an intent.
+func (s *Store) Touch(ctx context.Context, id int64) error { return s.update(ctx, id, "2") }
 
 // Observe records a task's state, settling its cost once it has ended. A
 // task the journal does not know is ignored.
@@ -433,11 +536,11 @@ func (s *Store) LostIntents(ctx context.Context, d time.Duration) ([]journal.Job
 	})
 }
 
-// ChargedToday is today's total (the local day of the store's clock) across
-// every instance sharing the store.
+// ChargedToday is today's total (the UTC day, as Claim's budget counts it)
+// across every instance sharing the store.
 func (s *Store) ChargedToday(ctx context.Context) (float64, error) {
 	now := s.now()
-	str, err := chargedScript.Run(ctx, s.c, nil, s.args(now, journal.StartOfDay(now).UnixMilli())...).Text()
+	str, err := chargedScript.Run(ctx, s.c, nil, s.args(now, startOfDay(now).UnixMilli())...).Text()
 	if err != nil {
 		return 0, s.fail(err)
 	}
@@ -489,8 +592,10 @@ func (s *Store) TaskKey(ctx context.Context) ([]byte, error) {
 	return []byte(key), nil
 }
 
-// Health checks that Redis answers and reports the journal's layout and size.
-// Bytes is 0: the journal has no file, and Redis's memory is shared.
+// Health checks that Redis answers and reports the journal's layout and size,
+// and as Check a newer layout or a Redis that may evict the journal's keys
+// (which Claim refuses). Bytes is 0: the journal has no file, and Redis's
+// memory is shared.
 func (s *Store) Health(ctx context.Context) (journal.Health, error) {
 	h := journal.Health{Path: s.desc, SchemaVersion: SchemaVersion}
 	if err := s.c.Ping(ctx).Err(); err != nil {
@@ -508,8 +613,14 @@ func (s *Store) Health(ctx context.Context) (journal.Health, error) {
 	}
 	h.Jobs = int(n)
 	h.Check = "ok"
-	if h.SchemaVersion > SchemaVersion {
+	problem, err := s.memoryProblem(ctx, true)
+	switch {
+	case err != nil:
+		return h, err
+	case h.SchemaVersion > SchemaVersion:
 		h.Check = fmt.Sprintf("schema version %d is newer than this vace-mcp knows (%d): upgrade vace-mcp", h.SchemaVersion, SchemaVersion)
+	case problem != "":
+		h.Check = problem + ", so paid submissions are refused; " + evictionHint
 	}
 	return h, nil
 }

@@ -179,6 +179,10 @@ redis.call('HSET', k, 'id', id, 'key', key, 'tool', ARGV[13], 'model', ARGV[14],
 local m = member(id)
 redis.call('ZADD', P .. 'jobs', ARGV[2], m)
 redis.call('ZADD', kz, ARGV[2], m)
+-- The index is trimmed by score; its expiry only collects the index of a
+-- request never asked again, and comes when every entry is older than keep
+-- (at least the look-back), so it drops nothing the guard reads. Eviction,
+-- which could, is refused before this script runs (Store.memoryProblem).
 local keep = math.max(TTL, lookback)
 redis.call('ZREMRANGEBYSCORE', kz, '-inf', '(' .. ms(NOW - keep))
 redis.call('PEXPIRE', kz, ms(keep))
@@ -191,19 +195,21 @@ end
 return {'new', redis.call('HGETALL', k)}
 `)
 
-// updateScript changes a job's columns, all or nothing, and does nothing to
-// a job that does not exist (or, with ARGV[5] "1", is no longer open:
-// intent or uncertain). A task id already recorded for another job is
+// updateScript changes a job's columns, all or nothing. Which jobs it
+// changes is ARGV[5]: "0" any, "1" open ones only (intent or uncertain),
+// "2" intents only (Touch). A task id already recorded for another job is
 // refused, as SQLite's unique index does.
 //
-// ARGV[4] id, [5] open only "1"/"0", then column/value pairs.
-// It returns 1 if it changed the job, else 0.
+// ARGV[4] id, [5] which, then column/value pairs.
+// It returns 1 if it changed the job, -1 if the job does not exist, and
+// else 0 ("1") or the job's state ("2").
 var updateScript = redis.NewScript(prelude + `
 local id = idstr(ARGV[4])
 local k = jobkey(id)
 local state = redis.call('HGET', k, 'state')
-if not state then return 0 end
+if not state then return -1 end
 if ARGV[5] == '1' and state ~= 'intent' and state ~= 'uncertain' then return 0 end
+if ARGV[5] == '2' and state ~= 'intent' then return state end
 local sets = {'updated_at', ARGV[2]}
 local newTask
 for i = 6, #ARGV - 1, 2 do

@@ -82,8 +82,15 @@ func TestToolsListFitsItsBudget(t *testing.T) {
 		facing += modelFacing(tool.Tool)
 		t.Logf("%-18s %4d bytes model-facing", tool.Tool.Name, modelFacing(tool.Tool))
 	}
-	b, err := json.Marshal(mcp.ListToolsResult{Tools: defs})
+	// The answer as a client gets it: with MCP tasks on, the editing tools
+	// also carry execution.taskSupport.
+	c, err := dashscopetest.NewServer(t).Client()
 	require.NoError(t, err)
+	srv, err := New(Options{Client: c, Journal: testJournal(t), Tasks: true}).Server()
+	require.NoError(t, err)
+	b, err := json.Marshal(srv.HandleMessage(t.Context(), []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)))
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"taskSupport":"optional"`)
 	t.Logf("tools/list is %d bytes (budget %d); model-facing %d bytes per tool on average (budget %d)",
 		len(b), toolsListBudget, facing/len(defs), perToolBudget)
 	assert.LessOrEqual(t, len(b), toolsListBudget)

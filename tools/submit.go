@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -110,6 +111,7 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 		EstimateUSD: s.estimate(req, st), Forced: allowDuplicate}
 	rules := journal.Rules{Window: s.opts.DuplicateWindow, UncertainFor: dashscope.ResultTTL, InFlight: intentInFlight, DailyBudget: s.opts.DailyBudget}
 	for range maxClaims {
+		intent.Token = rand.Text() // each attempt its own, so a failed one can be given up
 		job, owner, err := s.journal.Claim(ctx, intent, rules)
 		var over *journal.OverBudgetError
 		switch {
@@ -117,6 +119,7 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 			return mcp.NewToolResultError(fmt.Sprintf("Not submitted, nothing was sent or billed: %v (the daily budget counts every vace-mcp process "+
 				"sharing this journal, by %s). Raise it with --daily-budget or VACE_MCP_DAILY_BUDGET, or wait until tomorrow.", over, s.budgetDay()))
 		case err != nil:
+			s.abandonClaim(intent.Token, err)
 			return s.toolError(fn, err)
 		case owner:
 			return s.send(ctx, st, job)
@@ -143,6 +146,56 @@ func (s *Service) submit(ctx context.Context, req dashscope.Request, allowDuplic
 	}
 	return mcp.NewToolResultError(fmt.Sprintf("Not sent: identical %s requests keep ending without a video or being given up; "+
 		"check them with list_tasks, or set allow_duplicate: true to submit anyway.", fn))
+}
+
+// abandonClaimFor is how long abandonClaim keeps trying while the journal
+// is unavailable; after it, reconciliation settles what the claim left.
+const abandonClaimFor = 2 * time.Minute
+
+// abandonClaimBackoff is abandonClaim's first pause between tries; it
+// doubles up to abandonClaimMaxBackoff.
+const abandonClaimBackoff, abandonClaimMaxBackoff = 250 * time.Millisecond, 15 * time.Second
+
+// abandonClaim gives up, in the background, on a Claim that failed: this
+// call sends nothing for it, but a store reached over a network may have
+// recorded its intent though its reply was lost (Redis busy past the call's
+// deadline, a connection dropped after the script ran), and that intent
+// would block every identical request as in flight, then as of unknown
+// outcome, until reconciliation settled it. The store abandons it only if
+// nobody touched it since (see journal.Store.AbandonClaim), so this never
+// abandons anything being sent. It runs on the service's life, trying
+// again with back-off while the journal is unavailable, for up to
+// abandonClaimFor; Stop waits for it (it ends at once then).
+func (s *Service) abandonClaim(token string, claimErr error) {
+	s.saving.Add(1)
+	go func() {
+		defer s.saving.Done()
+		deadline := time.Now().Add(abandonClaimFor)
+		pause := abandonClaimBackoff
+		for try := 1; ; try++ {
+			ctx, cancel := context.WithTimeout(s.life, 10*time.Second)
+			id, err := s.journal.AbandonClaim(ctx, token)
+			cancel()
+			switch {
+			case err == nil && id != 0:
+				s.log.Info("abandoned the intent of a claim whose reply was lost; identical requests may be sent again",
+					slog.Int64("journal_id", id), slog.String("claim_error", claimErr.Error()))
+				return
+			case err == nil:
+				s.log.Debug("a claim that failed left no intent to abandon", slog.String("claim_error", claimErr.Error()))
+				return
+			case !errors.Is(err, journal.ErrUnavailable) || s.life.Err() != nil || time.Now().Add(pause).After(deadline):
+				s.log.Warn("could not give up a claim that failed; if it recorded an intent, identical requests are refused until reconciliation settles it",
+					slog.Int("tries", try), slog.String("claim_error", claimErr.Error()), slog.String("error", err.Error()))
+				return
+			}
+			select {
+			case <-time.After(pause):
+			case <-s.life.Done():
+			}
+			pause = min(2*pause, abandonClaimMaxBackoff)
+		}
+	}()
 }
 
 // budgetDay names the day the budget counts: the embedded journal's is the

@@ -21,6 +21,10 @@ type Intent struct {
 	EstimateUSD float64
 	// Forced is allow_duplicate: submit even if an identical job exists.
 	Forced bool
+	// Token names this Claim attempt: a random id its caller makes for each
+	// attempt (never reused for another request), which [Store.AbandonClaim]
+	// gives up on when the Claim failed. Empty: the attempt cannot be given up.
+	Token string
 }
 
 // Rules are what Claim decides by.
@@ -108,6 +112,21 @@ func (j *Journal) Claim(ctx context.Context, in Intent, r Rules) (job *Job, owne
 		return nil, false, err
 	}
 	return job, owner, nil
+}
+
+// AbandonClaim does nothing: the embedded journal needs no claim tokens.
+// Its Claim is one transaction, so a Claim that failed recorded nothing:
+// every error before the COMMIT rolls the transaction back, and a COMMIT
+// that fails has not committed. database/sql's Tx.Commit returns the
+// context's error without committing when the context is done before it
+// (database/sql then rolls back), and otherwise the driver's COMMIT; the
+// driver (modernc.org/sqlite's tx.Commit) reports a COMMIT that ran as a
+// success even if the context ended meanwhile, and after a COMMIT that
+// failed rolls back whatever SQLite left open. SQLite's own atomic commit
+// means a COMMIT that returns an error did not commit. And nothing can
+// fail after it: once committed, Claim returns the job.
+func (j *Journal) AbandonClaim(ctx context.Context, token string) (int64, error) {
+	return 0, nil
 }
 
 // answering finds the newest earlier job that answers for key: one being

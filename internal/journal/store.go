@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -19,7 +20,27 @@ type Store interface {
 	// Claim returns an earlier job that answers for the same request (owner
 	// false), or records the intent and returns it (owner true); it fails
 	// with an [*OverBudgetError] when the intent would pass the daily budget.
+	//
+	// A Claim whose caller got an error may still have recorded its intent
+	// in a store that is reached over a network (its reply was lost: the
+	// store was busy past the caller's deadline, or the connection dropped
+	// after the store ran it); such a store keeps in.Token with the intent,
+	// and a Claim retried with the same token returns that intent (owner
+	// true) while it is untouched, or fails with [ErrClaimGivenUp] once
+	// AbandonClaim gave up on the token.
 	Claim(ctx context.Context, in Intent, r Rules) (job *Job, owner bool, err error)
+	// AbandonClaim gives up on the Claim attempt made with token, whose
+	// caller got an error and so sends nothing for it: if that Claim
+	// recorded an intent that nobody has touched or settled since, it is
+	// recorded as abandoned (an identical request may then be sent at once)
+	// and its id returned; an intent touched (being sent), settled, or
+	// claimed with another token is left as it is, and an unknown token is
+	// no error (0). A Claim with the token that reaches the store after this
+	// records nothing and fails with [ErrClaimGivenUp], so the order in
+	// which the two arrive does not matter. Both are one atomic step. A
+	// store whose Claim is all-or-nothing (the embedded journal: a failed
+	// Claim recorded nothing) keeps no tokens and does nothing here.
+	AbandonClaim(ctx context.Context, token string) (id int64, err error)
 	// Accepted records the task DashScope made for an intent. It and every
 	// other change of a job by id (Uncertain, Refused, Abandoned,
 	// NeverCreated, Matched, Ambiguous, Touch) fail with a [*GoneError]
@@ -48,7 +69,8 @@ type Store interface {
 	// (someone else settled it, e.g. reconciliation on another instance
 	// that took it for lost), and with a [*GoneError] when it is gone. A
 	// sender touches its intent just before it sends, and sends nothing if
-	// Touch fails.
+	// Touch fails. A touched intent is its sender's: AbandonClaim leaves it
+	// alone.
 	Touch(ctx context.Context, id int64) error
 	// Observe records a task's state; a task the journal does not know is ignored.
 	Observe(ctx context.Context, o Observation) error
@@ -115,6 +137,11 @@ func (e *GoneError) Error() string {
 }
 
 func (e *GoneError) Unwrap() error { return ErrUnavailable }
+
+// ErrClaimGivenUp is a Claim's answer for a token [Store.AbandonClaim] gave
+// up on (its caller saw an earlier attempt with it fail): nothing was
+// recorded. Claim again with a new token.
+var ErrClaimGivenUp = errors.New("journal: this claim's token was given up after an earlier attempt with it failed, and nothing was recorded; claim again with a new token")
 
 // NotIntentError is Touch's answer for a job that is no longer an intent
 // being sent: it was settled meanwhile, by someone other than its sender.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -59,19 +60,34 @@ var Start = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 // Rules are the server's: a 15-minute duplicate window, a day for unknown outcomes.
 var Rules = journal.Rules{Window: 15 * time.Minute, UncertainFor: 24 * time.Hour, InFlight: 2 * time.Minute}
 
+// A Trait is something a store has that the contract checks only where it
+// does.
+type Trait int
+
+const (
+	// ClaimTokens: a Claim whose caller got an error may still have
+	// recorded its intent (its reply was lost on the way from a store
+	// reached over a network), so the store keeps each Claim's token and
+	// AbandonClaim gives up on it. A store without it records nothing when
+	// Claim fails, and its AbandonClaim changes nothing.
+	ClaimTokens Trait = iota + 1
+)
+
 type env struct {
 	t       *testing.T
 	backend Backend
-	clock   *Clock
-	open    func() journal.Store
-	j       journal.Store
-	ctx     context.Context
+	// tokens is the ClaimTokens trait.
+	tokens bool
+	clock  *Clock
+	open   func() journal.Store
+	j      journal.Store
+	ctx    context.Context
 }
 
-func setup(t *testing.T, b Backend) *env {
+func setup(t *testing.T, b Backend, traits ...Trait) *env {
 	clock := NewClock(Start)
 	open := b(t, clock.Now)
-	return &env{t: t, backend: b, clock: clock, open: open, j: open(), ctx: t.Context()}
+	return &env{t: t, backend: b, tokens: slices.Contains(traits, ClaimTokens), clock: clock, open: open, j: open(), ctx: t.Context()}
 }
 
 func (e *env) claim(key string, estimate float64) *journal.Job {
@@ -97,8 +113,8 @@ func ids(jobs []journal.Job) []int64 {
 	return out
 }
 
-// Run runs the contract against b.
-func Run(t *testing.T, b Backend) {
+// Run runs the contract against b, whose stores have traits.
+func Run(t *testing.T, b Backend, traits ...Trait) {
 	tests := []struct {
 		name string
 		f    func(*testing.T, *env)
@@ -115,6 +131,7 @@ func Run(t *testing.T, b Backend) {
 		{"AnUnknownTaskOrJobChangesNothing", testUnknown},
 		{"ChangesToAJobThatIsGoneFail", testGone},
 		{"TouchConfirmsAnIntentIsStillBeingSent", testTouch},
+		{"AbandonClaimGivesUpOnlyAnUntouchedIntentOfItsToken", testAbandonClaim},
 		{"ATaskBelongsToOneJob", testTaskUnique},
 		{"ObserveRecordsWhatALookLearned", testObserve},
 		{"OneSaveLeaseAtATime", testLease},
@@ -131,7 +148,7 @@ func Run(t *testing.T, b Backend) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			tc.f(t, setup(t, b))
+			tc.f(t, setup(t, b, traits...))
 		})
 	}
 }
@@ -551,6 +568,107 @@ func testTouch(t *testing.T, e *env) {
 		}
 		assert.NotErrorIs(t, err, journal.ErrUnavailable, "the journal answered: the job was settled")
 		assert.Equal(t, before, e.get(job.ID), "a failed Touch changes nothing")
+	}
+}
+
+// testAbandonClaim: AbandonClaim gives up on a Claim whose caller got an
+// error and sends nothing: it abandons the intent claimed with the token
+// only while nobody has touched (is sending) or settled it, and a Claim
+// with a token given up records nothing, in whichever order the two come.
+// A store without claim tokens changes nothing.
+func testAbandonClaim(t *testing.T, e *env) {
+	j, ctx := e.j, e.ctx
+	intent := func(key, token string) journal.Intent {
+		return journal.Intent{Key: key, Tool: "video_edit", Model: "m", EstimateUSD: 1, Token: token}
+	}
+	claim := func(key, token string) *journal.Job {
+		t.Helper()
+		job, owner, err := j.Claim(ctx, intent(key, token), Rules)
+		require.NoError(t, err)
+		require.True(t, owner)
+		return job
+	}
+	abandon := func(token string) int64 {
+		t.Helper()
+		id, err := e.open().AbandonClaim(ctx, token)
+		require.NoError(t, err, "any handle may give up a claim: %q", token)
+		return id
+	}
+	assert.Zero(t, abandon(""), "no token: nothing to give up")
+	assert.Zero(t, abandon("never-claimed"), "an unknown token is no error")
+
+	untouched := claim("untouched", "tok-untouched")
+	touched := claim("touched", "tok-touched")
+	require.NoError(t, j.Touch(ctx, touched.ID))
+	accepted := claim("accepted", "tok-accepted")
+	require.NoError(t, j.Accepted(ctx, accepted.ID, "t1", "PENDING"))
+	never := claim("never", "tok-never")
+	require.NoError(t, j.NeverCreated(ctx, never.ID))
+	other := claim("other", "tok-other")
+	before := map[int64]*journal.Job{}
+	for _, job := range []*journal.Job{touched, accepted, never, other} {
+		before[job.ID] = e.get(job.ID)
+	}
+	e.clock.Add(time.Second)
+	for _, token := range []string{"tok-touched", "tok-accepted", "tok-never", "tok-someone-elses"} {
+		assert.Zero(t, abandon(token), token)
+	}
+	for id, job := range before {
+		assert.Equal(t, job, e.get(id), "left as it is")
+	}
+	require.NoError(t, j.Touch(ctx, touched.ID), "a touched intent is still its sender's to send")
+
+	id := abandon("tok-untouched")
+	if !e.tokens {
+		assert.Zero(t, id)
+		assert.Equal(t, journal.StateIntent, e.get(untouched.ID).State, "a store without claim tokens changes nothing")
+		return
+	}
+	assert.Equal(t, untouched.ID, id)
+	got := e.get(untouched.ID)
+	assert.Equal(t, journal.StateAbandoned, got.State)
+	assert.True(t, got.UpdatedAt.Equal(e.clock.Now()))
+	assert.Zero(t, got.Charge(), "an intent never sent costs nothing")
+	var notIntent *journal.NotIntentError
+	assert.ErrorAs(t, j.Touch(ctx, untouched.ID), &notIntent, "nobody may send it now")
+	again := claim("untouched", "tok-again")
+	assert.NotEqual(t, untouched.ID, again.ID, "an identical request owns a new intent at once")
+	assert.Zero(t, abandon("tok-untouched"), "given up once")
+	_, _, err := j.Claim(ctx, intent("untouched-late", "tok-untouched"), Rules)
+	assert.ErrorIs(t, err, journal.ErrClaimGivenUp, "a token given up claims nothing more")
+
+	// A claim that reaches the store only after its caller gave it up
+	// records nothing.
+	assert.Zero(t, abandon("tok-late"))
+	_, _, err = j.Claim(ctx, intent("late", "tok-late"), Rules)
+	assert.ErrorIs(t, err, journal.ErrClaimGivenUp)
+	assert.NotErrorIs(t, err, journal.ErrUnavailable, "a decision, not a broken store")
+	jobs, err := j.List(ctx, time.Time{}, 0)
+	require.NoError(t, err)
+	for _, job := range jobs {
+		assert.NotEqual(t, "late", job.Key, "nothing was recorded for it")
+		assert.NotEqual(t, "untouched-late", job.Key, "nothing was recorded for it")
+	}
+
+	// A Claim retried with its token (its reply was lost) is the same
+	// claim while its intent is untouched, allow_duplicate's too.
+	for _, forced := range []bool{false, true} {
+		in := intent(fmt.Sprint("retried-", forced), fmt.Sprint("tok-retried-", forced))
+		in.Forced = forced
+		first, owner, err := j.Claim(ctx, in, Rules)
+		require.NoError(t, err)
+		require.True(t, owner)
+		second, owner, err := e.open().Claim(ctx, in, Rules)
+		require.NoError(t, err)
+		assert.True(t, owner, "forced=%t", forced)
+		assert.Equal(t, first, second, "forced=%t: no second intent", forced)
+		require.NoError(t, j.Touch(ctx, first.ID))
+		if !forced {
+			third, owner, err := j.Claim(ctx, in, Rules)
+			require.NoError(t, err)
+			assert.False(t, owner, "once touched it is being sent: the duplicate guard answers")
+			assert.Equal(t, first.ID, third.ID)
+		}
 	}
 }
 

@@ -252,7 +252,7 @@ func (s *Store) Claim(ctx context.Context, in journal.Intent, r journal.Rules) (
 	res, err := claimScript.Run(ctx, s.c, nil, s.args(now, in.Key, flag(in.Forced),
 		max(r.UncertainFor, r.Window, r.InFlight).Milliseconds(), r.Window.Milliseconds(), r.UncertainFor.Milliseconds(), r.Stale,
 		float(r.DailyBudget), startOfDay(now).UnixMilli(), float(in.EstimateUSD),
-		in.Tool, in.Model, in.PromptExcerpt, in.Inputs, s.owner)...).Slice()
+		in.Tool, in.Model, in.PromptExcerpt, in.Inputs, s.owner, in.Token, claimTokenTTL.Milliseconds())...).Slice()
 	if err != nil {
 		return nil, false, s.fail(err)
 	}
@@ -260,6 +260,8 @@ func (s *Store) Claim(ctx context.Context, in journal.Intent, r journal.Rules) (
 		return nil, false, s.fail(fmt.Errorf("unexpected reply to a claim: %v", res))
 	}
 	switch res[0] {
+	case "given-up":
+		return nil, false, journal.ErrClaimGivenUp
 	case "over":
 		str, _ := res[1].(string)
 		today, err := strconv.ParseFloat(str, 64)
@@ -275,6 +277,32 @@ func (s *Store) Claim(ctx context.Context, in journal.Intent, r journal.Rules) (
 		return job, res[0] == "new", nil
 	}
 	return nil, false, s.fail(fmt.Errorf("unexpected reply to a claim: %v", res))
+}
+
+// claimTokenTTL is how long Redis keeps a claim token's index (P
+// claim:<token>): how long after a Claim AbandonClaim can give it up, and a
+// Claim retried with the token returns its intent. The server gives up a
+// failed claim within about two minutes.
+const claimTokenTTL = 15 * time.Minute
+
+// AbandonClaim gives up on the Claim made with token, whose caller got an
+// error (its reply was lost: Redis busy past the caller's deadline, or the
+// connection dropped after the script ran) and so sends nothing for it. In
+// one script (abandonClaimScript): the intent that Claim recorded is
+// recorded as abandoned if nobody has touched or settled it since, and its
+// id returned; the token is given up either way, so that the Claim, if it
+// reaches Redis only now, records nothing. A touched intent is being sent
+// by whoever touched it, and is left alone.
+func (s *Store) AbandonClaim(ctx context.Context, token string) (int64, error) {
+	if token == "" {
+		return 0, nil
+	}
+	id, err := abandonClaimScript.Run(ctx, s.c, nil, s.args(s.now(), token, claimTokenTTL.Milliseconds(),
+		"not sent: the claim's reply was lost, and its caller gave it up")...).Int64()
+	if err != nil {
+		return 0, s.fail(err)
+	}
+	return id, nil
 }
 
 // startOfDay is where the budget's day starts: the UTC day, the same for

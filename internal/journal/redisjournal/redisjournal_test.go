@@ -48,7 +48,7 @@ func client(t testing.TB, url string) *redis.Client {
 }
 
 func TestTheRedisJournalKeepsTheContract(t *testing.T) {
-	journaltest.Run(t, backend(redistest.Start(t)))
+	journaltest.Run(t, backend(redistest.Start(t)), journaltest.ClaimTokens)
 }
 
 func TestManyInstancesClaimingAtOncePayOnceAndKeepTheBudget(t *testing.T) {

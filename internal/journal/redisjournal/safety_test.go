@@ -1,6 +1,7 @@
 package redisjournal_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -142,4 +143,94 @@ func TestAChangeOfAJobRedisLostFails(t *testing.T) {
 	_, err = s.ByTask(ctx, "task-abc")
 	assert.ErrorIs(t, err, journal.ErrNotFound, "and nothing half-made")
 	require.ErrorAs(t, s.Touch(ctx, job.ID), &gone, "a sender about to POST learns it too")
+}
+
+// A Claim whose reply is lost (Redis busy past the caller's deadline, here a
+// slow script of another client; or a connection dropped after the script
+// ran) may still record its intent, which its caller, who got an error,
+// never sends. Giving up the claim's token abandons that intent, or, if the
+// Claim reaches Redis only afterwards, makes it record nothing: either way
+// an identical request owns a new intent at once instead of waiting two
+// minutes as "in flight", then as "of unknown outcome" until reconciliation.
+func TestAClaimWhoseReplyIsLostIsGivenUp(t *testing.T) {
+	srv := redistest.Spawn(t, redistest.SpawnOptions{}) // a server of its own: it is kept busy
+	c := client(t, srv.URL)
+	s := open(t, redisjournal.Options{URL: srv.URL, Prefix: srv.Prefix})
+	ctx := t.Context()
+	rules := journaltest.Rules
+	rules.DailyBudget = 10
+	_, _, err := s.Claim(ctx, journal.Intent{Key: "warm-up", Tool: "t", Model: "warm-up"}, rules) // the script is cached, as on any running server
+	require.NoError(t, err)
+	openOf := func(key string) []journal.Job {
+		jobs, err := s.OpenSince(ctx, "m", time.Now().Add(-time.Minute), time.Now().Add(time.Minute))
+		require.NoError(t, err)
+		var out []journal.Job
+		for _, j := range jobs {
+			if j.Key == key {
+				out = append(out, j)
+			}
+		}
+		return out
+	}
+
+	for _, tc := range []struct {
+		name string
+		// late: the caller gives the claim up only after the Claim has run.
+		late bool
+	}{{"given up after the claim ran", true}, {"given up while Redis is still busy", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			before, err := s.ChargedToday(ctx)
+			require.NoError(t, err)
+			key := fmt.Sprint("K-", tc.late)
+			in := journal.Intent{Key: key, Tool: "t", Model: "m", EstimateUSD: 2.5, Token: "tok-" + key}
+			busy := make(chan struct{})
+			go func() {
+				defer close(busy)
+				c.Eval(context.Background(), `local t = redis.call('TIME')
+					while true do
+					  local n = redis.call('TIME')
+					  if (n[1] - t[1]) * 1000000 + (n[2] - t[2]) > 1000000 then break end
+					end
+					return 1`, nil)
+			}()
+			time.Sleep(50 * time.Millisecond)
+			cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			_, _, err = s.Claim(cctx, in, rules)
+			cancel()
+			require.Error(t, err, "the caller gave up before Redis answered")
+
+			if tc.late {
+				<-busy
+				require.Eventually(t, func() bool { return len(openOf(key)) == 1 }, 5*time.Second, 10*time.Millisecond, "the claim ran after its caller left: an orphan intent")
+				id, err := s.AbandonClaim(ctx, in.Token)
+				require.NoError(t, err)
+				assert.Positive(t, id, "the orphan is abandoned")
+				assert.Equal(t, journal.StateAbandoned, jobState(t, s, id))
+			} else {
+				_, err := s.AbandonClaim(ctx, in.Token) // waits for Redis, behind the script and, or before, the claim
+				require.NoError(t, err)
+				<-busy
+				time.Sleep(100 * time.Millisecond) // the lost claim has surely reached Redis by now
+			}
+			assert.Empty(t, openOf(key), "no intent is left open")
+			today, err := s.ChargedToday(ctx)
+			require.NoError(t, err)
+			assert.InDelta(t, before, today, 1e-9, "nothing more counts against the budget")
+
+			in.Token = "tok-again-" + key
+			start := time.Now()
+			job, owner, err := s.Claim(ctx, in, rules)
+			require.NoError(t, err)
+			assert.True(t, owner, "an identical request owns a new intent at once")
+			assert.Equal(t, journal.StateIntent, job.State)
+			assert.Less(t, time.Since(start), time.Second)
+		})
+	}
+}
+
+func jobState(t *testing.T, s *redisjournal.Store, id int64) journal.State {
+	t.Helper()
+	job, err := s.Get(t.Context(), id)
+	require.NoError(t, err)
+	return job.State
 }

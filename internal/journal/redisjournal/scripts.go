@@ -20,6 +20,11 @@ import "github.com/redis/go-redis/v9"
 //	P unfinished        sorted set of accepted jobs not seen to end, by created_at
 //	P unsaved           sorted set of succeeded, unsaved jobs by expires_at
 //	P task-id-key       the key MCP task ids are signed with (never expires)
+//	P claim:<token>     the job id a Claim with that token recorded, or "0"
+//	                    once AbandonClaim gave the token up; expires
+//	                    claimTokenTTL after it is set. The job's hash holds
+//	                    the token (claim_token) until the job is first
+//	                    changed (Touch, or any settling).
 //
 // Every change to a job is one script that also brings its index entries,
 // its charge and its expiry up to date (reindex), so the indexes are exact;
@@ -130,9 +135,13 @@ end
 // ARGV[4] request key, [5] forced "1"/"0", [6] look-back ms (the longest of
 // the rules' durations), [7] window ms, [8] uncertain-for ms, [9] stale id,
 // [10] daily budget, [11] start of the day ms, [12] estimate, [13] tool,
-// [14] model, [15] prompt excerpt, [16] inputs, [17] owner.
+// [14] model, [15] prompt excerpt, [16] inputs, [17] owner, [18] claim
+// token ("" for none), [19] the token index's TTL ms.
 //
-// It returns {"earlier", job}, {"over", today} or {"new", job}.
+// It returns {"earlier", job}, {"over", today} or {"new", job}, or
+// {"given-up", ""} for a token AbandonClaim gave up on. A token that already
+// recorded an intent nobody has touched since is answered with it, as new:
+// the caller retried a Claim whose reply it lost.
 var claimScript = redis.NewScript(prelude + `
 local key, forced = ARGV[4], ARGV[5]
 local lookback, window, uncertain = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8])
@@ -143,6 +152,19 @@ if not sv then
   redis.call('SET', P .. 'schema', SCHEMA)
 elseif tonumber(sv) > SCHEMA then
   return redis.error_reply('VACESCHEMA the journal in Redis has schema version ' .. sv .. ', newer than this vace-mcp knows (' .. SCHEMA .. '): upgrade vace-mcp')
+end
+
+local token = ARGV[18]
+local tk = P .. 'claim:' .. token
+if token ~= '' then
+  local prev = redis.call('GET', tk)
+  if prev == '0' then return {'given-up', ''} end
+  if prev then
+    local v = redis.call('HMGET', jobkey(prev), 'state', 'claim_token', 'key')
+    if v[1] == 'intent' and v[2] == token and v[3] == key then
+      return {'new', redis.call('HGETALL', jobkey(prev))}
+    end
+  end
 end
 
 local kz = P .. 'key:' .. key
@@ -176,6 +198,10 @@ redis.call('HSET', k, 'id', id, 'key', key, 'tool', ARGV[13], 'model', ARGV[14],
   'estimate_usd', ARGV[12], 'forced', forced, 'owner', ARGV[17], 'state', 'intent', 'error', '', 'task_id', '', 'status', '',
   'billed_seconds', '0', 'video_url', '', 'expires_at', '0', 'local_path', '', 'save_lease', '0',
   'created_at', ARGV[2], 'updated_at', ARGV[2])
+if token ~= '' then
+  redis.call('HSET', k, 'claim_token', token)
+  redis.call('SET', tk, id, 'PX', ARGV[19])
+end
 local m = member(id)
 redis.call('ZADD', P .. 'jobs', ARGV[2], m)
 redis.call('ZADD', kz, ARGV[2], m)
@@ -234,8 +260,35 @@ if newTask then
   if newTask ~= '' then redis.call('SET', taskkey(newTask), id) end
 end
 redis.call('HSET', k, unpack(sets))
+-- A job changed (touched, or settled) is no longer an untouched claim:
+-- AbandonClaim leaves it alone.
+redis.call('HDEL', k, 'claim_token')
 reindex(id)
 return 1
+`)
+
+// abandonClaimScript is Store.AbandonClaim: ARGV[4] the claim token, [5] the
+// token index's TTL ms, [6] the reason. It records the job the token claimed
+// as abandoned if it is still an intent holding the token (never touched nor
+// settled since), and gives the token up, so a Claim with it that arrives
+// later records nothing. It returns the id abandoned, or 0.
+var abandonClaimScript = redis.NewScript(prelude + `
+local token = ARGV[4]
+local tk = P .. 'claim:' .. token
+local id = redis.call('GET', tk)
+if not id then
+  redis.call('SET', tk, '0', 'PX', ARGV[5])
+  return 0
+end
+if id == '0' then return 0 end
+local k = jobkey(id)
+local v = redis.call('HMGET', k, 'state', 'claim_token')
+if v[1] ~= 'intent' or v[2] ~= token then return 0 end
+redis.call('HSET', k, 'state', 'abandoned', 'error', ARGV[6], 'updated_at', ARGV[2])
+redis.call('HDEL', k, 'claim_token')
+redis.call('SET', tk, '0', 'PX', ARGV[5])
+reindex(id)
+return tonumber(id)
 `)
 
 // observeScript is Journal.Observe: ARGV[4] task id, [5] status, [6] video

@@ -196,12 +196,13 @@ func (s *Service) saveState(taskID, videoURL string) *saving {
 	}
 	st := &saving{done: make(chan struct{})}
 	s.saves[taskID] = st
-	s.saving.Add(1)
-	go func() {
-		defer s.saving.Done()
+	if !s.background(func() {
 		defer close(st.done)
 		st.path, st.err = s.saveOnce(taskID, videoURL)
-	}()
+	}) {
+		st.err = errors.New("the server is stopping")
+		close(st.done)
+	}
 	return st
 }
 

@@ -121,8 +121,24 @@ type Service struct {
 // Stop ends the service's own background work (saves of videos for MCP
 // tasks) and waits for it, before the journal it writes to is closed.
 func (s *Service) Stop() {
-	s.stop()
+	s.savesMu.Lock()
+	s.stop() // under the lock: no background work starts once Wait may run
+	s.savesMu.Unlock()
 	s.saving.Wait()
+}
+
+// background runs f on a goroutine Stop waits for, unless the service is
+// stopping; it reports whether f was started. The caller holds s.savesMu.
+func (s *Service) background(f func()) bool {
+	if s.life.Err() != nil {
+		return false
+	}
+	s.saving.Add(1)
+	go func() {
+		defer s.saving.Done()
+		f()
+	}()
+	return true
 }
 
 // New returns the tools' service.

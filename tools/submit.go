@@ -167,9 +167,9 @@ const abandonClaimBackoff, abandonClaimMaxBackoff = 250 * time.Millisecond, 15 *
 // again with back-off while the journal is unavailable, for up to
 // abandonClaimFor; Stop waits for it (it ends at once then).
 func (s *Service) abandonClaim(token string, claimErr error) {
-	s.saving.Add(1)
-	go func() {
-		defer s.saving.Done()
+	s.savesMu.Lock()
+	defer s.savesMu.Unlock()
+	s.background(func() {
 		deadline := time.Now().Add(abandonClaimFor)
 		pause := abandonClaimBackoff
 		for try := 1; ; try++ {
@@ -195,7 +195,7 @@ func (s *Service) abandonClaim(token string, claimErr error) {
 			}
 			pause = min(2*pause, abandonClaimMaxBackoff)
 		}
-	}()
+	})
 }
 
 // budgetDay names the day the budget counts: the embedded journal's is the

@@ -22,8 +22,10 @@ type Intent struct {
 	// Forced is allow_duplicate: submit even if an identical job exists.
 	Forced bool
 	// Token names this Claim attempt: a random id its caller makes for each
-	// attempt (never reused for another request), which [Store.AbandonClaim]
-	// gives up on when the Claim failed. Empty: the attempt cannot be given up.
+	// attempt and never uses again (not for a retry either: a Claim that
+	// failed is given up with [Store.AbandonClaim], and a retry with its
+	// token could own the intent being abandoned). Empty: the attempt
+	// cannot be given up.
 	Token string
 }
 

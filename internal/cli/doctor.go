@@ -156,9 +156,9 @@ func Doctor(ctx context.Context, s Setup, stdout io.Writer) int {
 
 	failed := false
 	for _, c := range checks {
-		fmt.Fprintf(stdout, "%-4s  %s\n", c.status, c.what)
+		fmt.Fprintf(stdout, "%-4s  %s\n", c.status, c.what) // stdout-ok: the doctor command's report, not the stdio transport
 		if c.fix != "" && c.status != "ok" {
-			fmt.Fprintf(stdout, "      → %s\n", c.fix)
+			fmt.Fprintf(stdout, "      → %s\n", c.fix) // stdout-ok: the doctor command's report
 		}
 		failed = failed || c.status == "FAIL"
 	}

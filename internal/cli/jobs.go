@@ -142,7 +142,7 @@ func Jobs(ctx context.Context, j journal.Store, o JobsOptions, now time.Time, st
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%g\t%s\t%s\t%s\n", r.CreatedAt, r.Tool, status, r.BilledSeconds, c, r.LocalPath, r.Prompt)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(stdout, "%d job(s), %g s billed, USD %.2f (estimates marked ~); today USD %.2f. Journal: %s\n", len(rows), seconds, cost, today, j.Describe())
+	fmt.Fprintf(stdout, "%d job(s), %g s billed, USD %.2f (estimates marked ~); today USD %.2f. Journal: %s\n", len(rows), seconds, cost, today, j.Describe()) // stdout-ok: the jobs command's summary
 	return 0
 }
 

@@ -191,7 +191,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // on): it prints the API root and key to use, then serves until stopped.
 func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 {
-		fmt.Fprintln(stderr, "usage: vace-mcp simulate\n\nRuns the simulated DashScope of --sandbox on a loopback port and prints DASHSCOPE_BASE_URL and DASHSCOPE_API_KEY\nfor servers started with them (and --state-dir); stops on SIGINT or SIGTERM. Nothing is billed.")
+		fmt.Fprintln(stderr, "usage: vace-mcp simulate\n\nRuns the simulated DashScope of --sandbox on a loopback port and prints DASHSCOPE_BASE_URL and DASHSCOPE_API_KEY\nfor servers started with them (and --state-dir); stops on SIGINT or SIGTERM. Nothing is billed.") // stdout-ok: stderr, the simulate command's usage
 		return 2
 	}
 	sb, err := sandbox.Start()

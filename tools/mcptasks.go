@@ -167,12 +167,15 @@ func (s *Service) statusMessage(r TaskResult) string {
 
 // updatedAt is when a job last changed, as far as DashScope's times tell.
 func updatedAt(t *dashscope.Task) time.Time {
-	for _, at := range []dashscope.ServiceTime{t.EndTime, t.ScheduledTime, t.SubmitTime} {
-		if !at.IsZero() && (at == t.EndTime || !t.Status.Terminal()) {
-			return at.Time
-		}
+	switch {
+	case !t.EndTime.IsZero():
+		return t.EndTime.Time
+	case t.Status.Terminal():
+		return time.Time{} // ended at a time not given
+	case !t.ScheduledTime.IsZero():
+		return t.ScheduledTime.Time
 	}
-	return time.Time{}
+	return t.SubmitTime.Time
 }
 
 // saving is one process's save of a finished job's video for its task.

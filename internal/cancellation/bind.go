@@ -95,40 +95,21 @@ func withCallID(msg []byte, method string, call int64) []byte {
 	if method != string(mcp.MethodToolsCall) {
 		return msg
 	}
-	var top map[string]json.RawMessage
-	if json.Unmarshal(msg, &top) != nil {
-		return msg
-	}
-	for name, raw := range top {
-		if !strings.EqualFold(name, "params") {
-			continue
-		}
-		var params map[string]json.RawMessage
-		if json.Unmarshal(raw, &params) != nil {
-			return msg
-		}
+	out, err := EditParams(msg, func(params map[string]json.RawMessage) error {
 		meta := map[string]json.RawMessage{}
 		for k, v := range params {
 			if strings.EqualFold(k, "_meta") {
-				if json.Unmarshal(v, &meta) != nil {
-					return msg
+				if err := json.Unmarshal(v, &meta); err != nil {
+					return err
 				}
 				delete(params, k)
 			}
 		}
 		meta[CallMetaKey] = strconv.AppendInt(nil, call, 10)
-		m, err := marshalRaw(meta)
-		if err != nil {
-			return msg
-		}
+		m, err := Marshal(meta)
 		params["_meta"] = m
-		p, err := marshalRaw(params)
-		if err != nil {
-			return msg
-		}
-		top[name] = p
-	}
-	out, err := marshalRaw(top)
+		return err
+	})
 	if err != nil {
 		return msg
 	}
@@ -138,8 +119,37 @@ func withCallID(msg []byte, method string, call int64) []byte {
 	return out
 }
 
-// marshalRaw encodes without HTML escaping, so values keep their bytes.
-func marshalRaw(v any) ([]byte, error) {
+// EditParams returns the JSON-RPC message msg with edit applied to its
+// params object, under every spelling encoding/json (and so mcp-go) reads
+// as "params"; every other value keeps its bytes (see Marshal).
+func EditParams(msg []byte, edit func(params map[string]json.RawMessage) error) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(msg, &top); err != nil {
+		return nil, err
+	}
+	for name, raw := range top {
+		if !strings.EqualFold(name, "params") {
+			continue
+		}
+		var params map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &params); err != nil {
+			return nil, err
+		}
+		if err := edit(params); err != nil {
+			return nil, err
+		}
+		p, err := Marshal(params)
+		if err != nil {
+			return nil, err
+		}
+		top[name] = p
+	}
+	return Marshal(top)
+}
+
+// Marshal is json.Marshal without HTML escaping, so that ids and values go
+// out with the bytes they came with ("a<b" stays that, not "a\u003cb").
+func Marshal(v any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

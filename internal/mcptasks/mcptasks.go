@@ -22,7 +22,6 @@
 package mcptasks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,7 +202,7 @@ func (h *hook) toolCall(msg []byte) cancellation.Route {
 		}
 		if !taskTool {
 			return answerError(codeMethodNotFound, fmt.Sprintf("%q does not run as a task (its execution.taskSupport is forbidden): call it without params.task. "+
-				"The editing tools (%s) run as tasks.", req.Params.Name, joinNames(h.l.o.Tools)))
+				"The editing tools (%s) run as tasks.", req.Params.Name, strings.Join(h.l.o.Tools, ", ")))
 		}
 		plain, err := withoutTask(msg)
 		if err != nil {
@@ -232,30 +231,14 @@ func answerError(code int, message string) cancellation.Route {
 // every spelling encoding/json (and so mcp-go) would read as "task" in
 // "params"; the id and every other value keep their bytes.
 func withoutTask(msg []byte) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(msg, &top); err != nil {
-		return nil, err
-	}
-	for name, raw := range top {
-		if !strings.EqualFold(name, "params") {
-			continue
-		}
-		var params map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &params); err != nil {
-			return nil, err
-		}
+	out, err := cancellation.EditParams(msg, func(params map[string]json.RawMessage) error {
 		for k := range params {
 			if strings.EqualFold(k, "task") {
 				delete(params, k)
 			}
 		}
-		p, err := marshal(params)
-		if err != nil {
-			return nil, err
-		}
-		top[name] = p
-	}
-	out, err := marshal(top)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -264,18 +247,6 @@ func withoutTask(msg []byte) ([]byte, error) {
 		return nil, errors.New("params.task is still there")
 	}
 	return out, nil
-}
-
-// marshal is json.Marshal without HTML escaping: ids and values go out with
-// the bytes they came with.
-func marshal(v any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func progressToken(meta map[string]any) any {
@@ -328,7 +299,7 @@ func (h *hook) created(answer []byte, sh shape, tool string, token any) []byte {
 		t["resultType"] = "task"
 		result = t
 	}
-	b, err := marshal(struct {
+	b, err := cancellation.Marshal(struct {
 		JSONRPC string          `json:"jsonrpc"`
 		ID      json.RawMessage `json:"id"`
 		Result  any             `json:"result"`
@@ -581,15 +552,4 @@ func (h *hook) send(method string, params any) {
 	if err == nil {
 		h.notify(b)
 	}
-}
-
-func joinNames(names []string) string {
-	out := ""
-	for i, n := range names {
-		if i > 0 {
-			out += ", "
-		}
-		out += n
-	}
-	return out
 }
